@@ -1,0 +1,3 @@
+export * from './crc32c.ts';
+export * from './errors.ts';
+export * from './ids.ts';
