@@ -1,3 +1,6 @@
 export * from './crc32c.ts';
+export * from './envelope.ts';
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './messages.ts';
+export * from './rpc.ts';

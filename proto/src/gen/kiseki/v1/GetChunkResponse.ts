@@ -1,0 +1,10 @@
+// Original file: proto/kiseki/v1/services.proto
+
+
+export interface GetChunkResponse {
+  'envelope'?: (Buffer | Uint8Array | string);
+}
+
+export interface GetChunkResponse__Output {
+  'envelope': (Buffer);
+}

@@ -1,0 +1,16 @@
+// Original file: proto/kiseki/v1/services.proto
+
+import type { ReadOptions as _kiseki_v1_ReadOptions, ReadOptions__Output as _kiseki_v1_ReadOptions__Output } from '../../kiseki/v1/ReadOptions.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface LookupRequest {
+  'parent'?: (number | string | Long);
+  'nameToken'?: (Buffer | Uint8Array | string);
+  'read'?: (_kiseki_v1_ReadOptions | null);
+}
+
+export interface LookupRequest__Output {
+  'parent': (number);
+  'nameToken': (Buffer);
+  'read': (_kiseki_v1_ReadOptions__Output | null);
+}

@@ -1,0 +1,33 @@
+// Original file: proto/kiseki/v1/services.proto
+
+import type { CreateOp as _kiseki_v1_CreateOp, CreateOp__Output as _kiseki_v1_CreateOp__Output } from '../../kiseki/v1/CreateOp.ts';
+import type { RemoveOp as _kiseki_v1_RemoveOp, RemoveOp__Output as _kiseki_v1_RemoveOp__Output } from '../../kiseki/v1/RemoveOp.ts';
+import type { RenameOp as _kiseki_v1_RenameOp, RenameOp__Output as _kiseki_v1_RenameOp__Output } from '../../kiseki/v1/RenameOp.ts';
+import type { SetAttrOp as _kiseki_v1_SetAttrOp, SetAttrOp__Output as _kiseki_v1_SetAttrOp__Output } from '../../kiseki/v1/SetAttrOp.ts';
+import type { WriteOp as _kiseki_v1_WriteOp, WriteOp__Output as _kiseki_v1_WriteOp__Output } from '../../kiseki/v1/WriteOp.ts';
+
+export interface MutateRequest {
+  'create'?: (_kiseki_v1_CreateOp | null);
+  'remove'?: (_kiseki_v1_RemoveOp | null);
+  'rename'?: (_kiseki_v1_RenameOp | null);
+  'setattr'?: (_kiseki_v1_SetAttrOp | null);
+  'write'?: (_kiseki_v1_WriteOp | null);
+  /**
+   * tenant-sealed EntryPayload (create, rename); opaque to the server
+   */
+  'payload'?: (Buffer | Uint8Array | string);
+  'op'?: "create"|"remove"|"rename"|"setattr"|"write";
+}
+
+export interface MutateRequest__Output {
+  'create'?: (_kiseki_v1_CreateOp__Output | null);
+  'remove'?: (_kiseki_v1_RemoveOp__Output | null);
+  'rename'?: (_kiseki_v1_RenameOp__Output | null);
+  'setattr'?: (_kiseki_v1_SetAttrOp__Output | null);
+  'write'?: (_kiseki_v1_WriteOp__Output | null);
+  /**
+   * tenant-sealed EntryPayload (create, rename); opaque to the server
+   */
+  'payload': (Buffer);
+  'op'?: "create"|"remove"|"rename"|"setattr"|"write";
+}
