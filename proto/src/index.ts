@@ -4,3 +4,5 @@ export * from './errors.ts';
 export * from './ids.ts';
 export * from './messages.ts';
 export * from './rpc.ts';
+export type * from './types.ts';
+export * from './mutex.ts';

@@ -32,4 +32,4 @@ export function kisekiV1(): ProtoGrpcType['kiseki']['v1'] {
 /** Largest gRPC message either side accepts: metadata calls stay small; bulk bytes use HTTP. */
 export const GRPC_MESSAGE_BYTES_MAX = 32 * 1024 * 1024;
 
-export type * from './gen/services.ts';
+export type { ProtoGrpcType } from './gen/services.ts';

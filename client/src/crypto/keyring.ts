@@ -37,7 +37,13 @@ export class Keyring {
   readonly #dedup: DedupMode;
   readonly #expiresAtMs: number;
 
-  constructor(epochs: readonly EpochMaterial[], currentEpoch: number, dedup: DedupMode, cacheTtlMs: number, nowMs = Date.now()) {
+  constructor(
+    epochs: readonly EpochMaterial[],
+    currentEpoch: number,
+    dedup: DedupMode,
+    cacheTtlMs: number,
+    nowMs = Date.now(),
+  ) {
     invariant(epochs.length > 0, 'a keyring holds at least one epoch');
     let first: EpochMaterial | undefined;
     for (const e of epochs) {
@@ -51,7 +57,8 @@ export class Keyring {
       });
       if (!first || e.epoch < first.epoch) first = e;
     }
-    if (!this.#epochs.has(currentEpoch)) throw new KisekiError('KISEKI_E_CRYPTO', 'current epoch has no keys');
+    if (!this.#epochs.has(currentEpoch))
+      throw new KisekiError('KISEKI_E_CRYPTO', 'current epoch has no keys');
     this.currentEpoch = currentEpoch;
     this.#nameKey = hkdf(first!.tenantKey, '', 'kiseki/v1/name-token');
     this.#dedupKey = hkdf(first!.tenantKey, '', 'kiseki/v1/dedup');
@@ -101,7 +108,8 @@ export class Keyring {
 
   #epoch(epoch: number): DerivedEpoch {
     const e = this.#epochs.get(epoch);
-    if (!e) throw new KisekiError('KISEKI_E_CRYPTO', `no key for epoch ${epoch}: it was retired or never granted`);
+    if (!e)
+      throw new KisekiError('KISEKI_E_CRYPTO', `no key for epoch ${epoch}: it was retired or never granted`);
     return e;
   }
 

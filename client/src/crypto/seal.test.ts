@@ -1,6 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DeltaHeaderCodec, KisekiError, decodeDeltaEnvelope, encodeDeltaEnvelope, parseChunkEnvelope } from '@kiseki/proto';
+import {
+  DeltaHeaderCodec,
+  KisekiError,
+  decodeDeltaEnvelope,
+  encodeDeltaEnvelope,
+  parseChunkEnvelope,
+} from '@kiseki/proto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Keyring } from './keyring.ts';
@@ -69,8 +75,18 @@ describe('chunk envelope v1', () => {
 
   it('I-T4: the system part alone or the tenant part alone does not derive the DEK', () => {
     const full = keyring(6);
-    const noSystem = new Keyring([{ epoch: 1, tenantKey: Buffer.alloc(32, 6), systemPart: Buffer.alloc(32, 0) }], 1, 'tenant', 1000);
-    const noTenant = new Keyring([{ epoch: 1, tenantKey: Buffer.alloc(32, 0), systemPart: Buffer.alloc(32, 106) }], 1, 'tenant', 1000);
+    const noSystem = new Keyring(
+      [{ epoch: 1, tenantKey: Buffer.alloc(32, 6), systemPart: Buffer.alloc(32, 0) }],
+      1,
+      'tenant',
+      1000,
+    );
+    const noTenant = new Keyring(
+      [{ epoch: 1, tenantKey: Buffer.alloc(32, 0), systemPart: Buffer.alloc(32, 106) }],
+      1,
+      'tenant',
+      1000,
+    );
     const id = Buffer.alloc(32, 9);
     expect(full.chunkDek(id, 1).equals(noSystem.chunkDek(id, 1))).toBe(false);
     expect(full.chunkDek(id, 1).equals(noTenant.chunkDek(id, 1))).toBe(false);

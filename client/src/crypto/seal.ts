@@ -26,8 +26,14 @@ export interface SealOptions {
 }
 
 /** Seals one chunk: the result is the chunk envelope v1 (header, ciphertext, tag). */
-export function sealChunk(keys: Keyring, chunkId: Uint8Array, plaintext: Uint8Array, opts: SealOptions = {}): Buffer {
-  if (plaintext.length > CHUNK_PLAINTEXT_BYTES_MAX) throw new KisekiError('KISEKI_E_TOOBIG', 'chunk too large');
+export function sealChunk(
+  keys: Keyring,
+  chunkId: Uint8Array,
+  plaintext: Uint8Array,
+  opts: SealOptions = {},
+): Buffer {
+  if (plaintext.length > CHUNK_PLAINTEXT_BYTES_MAX)
+    throw new KisekiError('KISEKI_E_TOOBIG', 'chunk too large');
   const epoch = opts.epoch ?? keys.currentEpoch;
   const nonce = opts.nonce ?? randomBytes(12);
   const out = Buffer.allocUnsafe(chunkEnvelopeBytes(plaintext.length));
@@ -68,16 +74,25 @@ export function openChunk(keys: Keyring, expectedChunkId: Uint8Array, envelope: 
     d.final();
     return pt;
   } catch (err) {
-    throw new KisekiError('KISEKI_E_CRYPTO', 'chunk failed authentication: corrupted or sealed under other keys', {
-      cause: err instanceof KisekiError ? err : undefined,
-    });
+    throw new KisekiError(
+      'KISEKI_E_CRYPTO',
+      'chunk failed authentication: corrupted or sealed under other keys',
+      {
+        cause: err instanceof KisekiError ? err : undefined,
+      },
+    );
   } finally {
     dek.fill(0);
   }
 }
 
 /** Seals a small tenant payload (names, symlink targets) bound to `context` (I-L7, I-K17). */
-export function sealPayload(keys: Keyring, plaintext: Uint8Array, context: Uint8Array, opts: SealOptions = {}): Buffer {
+export function sealPayload(
+  keys: Keyring,
+  plaintext: Uint8Array,
+  context: Uint8Array,
+  opts: SealOptions = {},
+): Buffer {
   const epoch = opts.epoch ?? keys.currentEpoch;
   const nonce = opts.nonce ?? randomBytes(12);
   const out = Buffer.allocUnsafe(PAYLOAD_HEADER_BYTES + plaintext.length + TAG_BYTES);

@@ -1,0 +1,551 @@
+/**
+ * The thick client: a tenant session to a Kiseki node. It seals names and data on this side
+ * (I-K1, I-K2), sends chunk bytes straight to the chunk server, and sends composition
+ * mutations to the shard's leader. No gateway sits in its data path.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import {
+  type Attr__Output,
+  EntryPayloadCodec,
+  type GetBlocksResponse__Output,
+  KisekiError,
+  type LookupResponse__Output,
+  type MutateRequest,
+  type MutateResponse__Output,
+  type ReadDirResponse__Output,
+  type TenantKeys__Output,
+  invariant,
+} from '@kiseki/proto';
+import { ChunkTransport } from './chunk-transport.ts';
+import { Keyring, entryContext, openChunk, openPayload, sealChunk, sealPayload } from './crypto/index.ts';
+import { type BlockEntry, FileData, type FileIo } from './file-data.ts';
+import { ByteLru } from './lru.ts';
+import { Rpc } from './rpc.ts';
+import { Semaphore } from './semaphore.ts';
+import {
+  type DirEntry,
+  type FileKind,
+  type Stat,
+  type Timespec,
+  msToTimespec,
+  statFromAttr,
+  wireKind,
+} from './types.ts';
+
+export const NAME_BYTES_MAX = 255;
+export const SYMLINK_TARGET_BYTES_MAX = 4096;
+export const L1_CACHE_BYTES_DEFAULT = 256 * 1024 * 1024;
+export const UPLOADS_INFLIGHT_MAX = 4;
+export const FETCHES_INFLIGHT_MAX = 8;
+export const BLOCK_POOL_BYTES_MAX = 128 * 1024 * 1024;
+export const READDIR_PAGE = 1024;
+
+export interface ConnectOptions {
+  /** host:port of a kiseki-server (gRPC, TLS). */
+  readonly server: string;
+  /** The cluster CA: a PEM path or its bytes. */
+  readonly ca: string | Buffer;
+  readonly tenant: string;
+  /** The tenant workload credential (or a path to a file holding it, with credentialFile). */
+  readonly credential?: string;
+  readonly credentialFile?: string;
+  readonly clientName?: string;
+  /** Decrypted-block cache (L1, memory) bound. */
+  readonly cacheBytes?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+export interface CreateOptions {
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  /** O_EXCL: fail with KISEKI_E_EXIST when the name exists. */
+  readonly exclusive?: boolean;
+}
+
+export interface SetAttrOptions {
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly atime?: Timespec;
+  readonly mtime?: Timespec;
+}
+
+function checkName(name: string): void {
+  if (name.length === 0 || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new KisekiError('KISEKI_E_INVAL', `invalid file name '${name}'`);
+  }
+  if (Buffer.byteLength(name) > NAME_BYTES_MAX)
+    throw new KisekiError('KISEKI_E_NAMETOOLONG', 'file name longer than 255 bytes');
+}
+
+export class KisekiClient {
+  readonly tenant: string;
+  readonly root: number;
+  readonly blockSize: number;
+  readonly rpc: Rpc;
+  readonly #transport: ChunkTransport;
+  readonly #dedup: 'tenant' | 'global';
+  #keyring: Keyring | undefined;
+  #keyFetch: Promise<Keyring> | undefined;
+  /** Highest seq this client has seen committed: reads wait for the view to reach it. */
+  #lastSeq = 0;
+  readonly #files = new Map<number, FileData>();
+  readonly #opening = new Map<number, Promise<FileData>>();
+  readonly #l1: ByteLru<string, Buffer>;
+  readonly #fetching = new Map<string, Promise<Buffer>>();
+  readonly #uploads = new Semaphore(UPLOADS_INFLIGHT_MAX);
+  readonly #fetches = new Semaphore(FETCHES_INFLIGHT_MAX);
+  readonly #pool: Buffer[] = [];
+  /** Counters for tests and `kiseki cache stats`. */
+  readonly stats = { chunkGets: 0, chunkPuts: 0, cacheHits: 0 };
+
+  private constructor(
+    rpc: Rpc,
+    transport: ChunkTransport,
+    s: { tenant: string; root: number; blockSize: number; dedup: 'tenant' | 'global' },
+    cacheBytes: number,
+  ) {
+    this.rpc = rpc;
+    this.#transport = transport;
+    this.tenant = s.tenant;
+    this.root = s.root;
+    this.blockSize = s.blockSize;
+    this.#dedup = s.dedup;
+    this.#l1 = new ByteLru(cacheBytes);
+    this.#fileIo = this.#makeFileIo();
+  }
+
+  /** Opens a tenant session: TLS to the node, credential check, key material. */
+  static async connect(opts: ConnectOptions): Promise<KisekiClient> {
+    const caCert = typeof opts.ca === 'string' ? readFileSync(opts.ca) : opts.ca;
+    const credential =
+      opts.credential ?? (opts.credentialFile ? readFileSync(opts.credentialFile, 'utf8').trim() : undefined);
+    if (!credential)
+      throw new KisekiError('KISEKI_E_AUTH', 'no tenant credential given (credential or credentialFile)');
+    const rpc = new Rpc({ server: opts.server, caCert });
+    try {
+      await rpc.waitReady(opts.connectTimeoutMs);
+      const clientName = opts.clientName ?? `${hostname()}:${process.pid}`;
+      const s = await rpc.openSession(opts.tenant, credential, clientName);
+      rpc.setSession(
+        s.sessionToken,
+        async () => (await rpc.openSession(opts.tenant, credential, clientName)).sessionToken,
+      );
+      const transport = new ChunkTransport(
+        s.chunkUrl,
+        opts.tenant,
+        () => rpc.token,
+        () => rpc.refreshSession(),
+      );
+      const c = new KisekiClient(
+        rpc,
+        transport,
+        {
+          tenant: opts.tenant,
+          root: s.rootIno,
+          blockSize: s.blockSize,
+          dedup: s.dedup === 'DEDUP_POLICY_GLOBAL' ? 'global' : 'tenant',
+        },
+        opts.cacheBytes ?? L1_CACHE_BYTES_DEFAULT,
+      );
+      await c.keys();
+      return c;
+    } catch (err) {
+      rpc.close();
+      throw err;
+    }
+  }
+
+  // ---- keys -----------------------------------------------------------------------------
+
+  /** The tenant keyring, fetched again once its cache TTL has passed (bounds shred time, I-K5). */
+  async keys(): Promise<Keyring> {
+    if (this.#keyring && this.#keyring.expiresAtMs > Date.now()) return this.#keyring;
+    this.#keyFetch ??= (async () => {
+      try {
+        const k = await this.rpc.call<object, TenantKeys__Output>(this.rpc.clients.key, 'GetTenantKeys', {});
+        const ring = new Keyring(
+          k.epochs.map((e) => ({ epoch: e.epoch, tenantKey: e.tenantKey, systemPart: e.systemPart })),
+          k.currentEpoch,
+          this.#dedup,
+          k.cacheTtlMs,
+        );
+        for (const e of k.epochs) {
+          e.tenantKey.fill(0);
+          e.systemPart.fill(0);
+        }
+        this.#keyring?.destroy();
+        this.#keyring = ring;
+        return ring;
+      } finally {
+        this.#keyFetch = undefined;
+      }
+    })();
+    return this.#keyFetch;
+  }
+
+  // ---- namespace ------------------------------------------------------------------------
+
+  #read() {
+    return { pin: 0, minSeq: this.#lastSeq };
+  }
+
+  async #mutate(req: MutateRequest): Promise<MutateResponse__Output> {
+    const res = await this.rpc.call<MutateRequest, MutateResponse__Output>(
+      this.rpc.clients.composition,
+      'Mutate',
+      req,
+    );
+    if (res.seq > this.#lastSeq) this.#lastSeq = res.seq;
+    return res;
+  }
+
+  #withLocal(a: Attr__Output): Stat {
+    const s = statFromAttr(a);
+    const f = this.#files.get(s.ino);
+    if (!f || s.kind !== 'file') return s;
+    return { ...s, size: f.size, ...(f.mtimeMs !== undefined ? { mtime: msToTimespec(f.mtimeMs) } : {}) };
+  }
+
+  async getattr(ino: number): Promise<Stat> {
+    const a = await this.rpc.call<object, Attr__Output>(this.rpc.clients.view, 'GetAttr', {
+      ino,
+      read: this.#read(),
+    });
+    return this.#withLocal(a);
+  }
+
+  async lookup(parent: number, name: string): Promise<Stat> {
+    checkName(name);
+    const keys = await this.keys();
+    const r = await this.rpc.call<object, LookupResponse__Output>(this.rpc.clients.view, 'Lookup', {
+      parent,
+      nameToken: keys.nameToken(parent, name),
+      read: this.#read(),
+    });
+    invariant(r.attr, 'lookup returns attributes');
+    return this.#withLocal(r.attr);
+  }
+
+  /** Every entry of a directory, names opened on this side. */
+  async readdir(ino: number): Promise<DirEntry[]> {
+    const keys = await this.keys();
+    const out: DirEntry[] = [];
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const r = await this.rpc.call<object, ReadDirResponse__Output>(this.rpc.clients.view, 'ReadDir', {
+        ino,
+        afterToken: after,
+        limit: READDIR_PAGE,
+        read: this.#read(),
+      });
+      for (const e of r.entries) {
+        const name = EntryPayloadCodec.decode(
+          openPayload(keys, e.payload, entryContext(this.tenant, ino, e.nameToken)),
+        ).name;
+        out.push({ name, stat: this.#withLocal(e.attr!) });
+        after = e.nameToken;
+      }
+      if (!r.more || r.entries.length === 0) return out;
+    }
+  }
+
+  async create(
+    parent: number,
+    name: string,
+    kind: FileKind,
+    opts: CreateOptions & { target?: string } = {},
+  ): Promise<Stat> {
+    checkName(name);
+    if (kind === 'symlink') {
+      const t = opts.target ?? '';
+      if (t.length === 0 || Buffer.byteLength(t) > SYMLINK_TARGET_BYTES_MAX) {
+        throw new KisekiError(
+          t.length === 0 ? 'KISEKI_E_NOENT' : 'KISEKI_E_NAMETOOLONG',
+          'symlink target empty or too long',
+        );
+      }
+    }
+    const keys = await this.keys();
+    const token = keys.nameToken(parent, name);
+    const payload = sealPayload(
+      keys,
+      EntryPayloadCodec.encode({ name, symlinkTarget: opts.target ?? '' }),
+      entryContext(this.tenant, parent, token),
+    );
+    const res = await this.#mutate({
+      create: {
+        parent,
+        nameToken: token,
+        kind: wireKind(kind),
+        mode: opts.mode ?? (kind === 'dir' ? 0o755 : kind === 'symlink' ? 0o777 : 0o644),
+        uid: opts.uid ?? 0,
+        gid: opts.gid ?? 0,
+        exclusive: opts.exclusive ?? false,
+      },
+      payload,
+    });
+    return statFromAttr(res.attr!);
+  }
+
+  async mkdir(parent: number, name: string, opts: CreateOptions = {}): Promise<Stat> {
+    return this.create(parent, name, 'dir', { ...opts, exclusive: true });
+  }
+
+  async symlink(parent: number, name: string, target: string, opts: CreateOptions = {}): Promise<Stat> {
+    return this.create(parent, name, 'symlink', { ...opts, target, exclusive: true });
+  }
+
+  /** The target of the symlink `name` in `parent` (sealed with its entry, so opened by entry). */
+  async readlink(parent: number, name: string): Promise<string> {
+    const keys = await this.keys();
+    const token = keys.nameToken(parent, name);
+    const r = await this.rpc.call<object, LookupResponse__Output>(this.rpc.clients.view, 'Lookup', {
+      parent,
+      nameToken: token,
+      read: this.#read(),
+    });
+    const a = r.attr!;
+    if (a.kind !== 'FILE_KIND_SYMLINK') throw new KisekiError('KISEKI_E_INVAL', 'not a symbolic link');
+    return EntryPayloadCodec.decode(openPayload(keys, a.payload, entryContext(this.tenant, parent, token)))
+      .symlinkTarget;
+  }
+
+  async unlink(parent: number, name: string): Promise<void> {
+    checkName(name);
+    const keys = await this.keys();
+    await this.#mutate({ remove: { parent, nameToken: keys.nameToken(parent, name), dir: false } });
+  }
+
+  async rmdir(parent: number, name: string): Promise<void> {
+    checkName(name);
+    const keys = await this.keys();
+    await this.#mutate({ remove: { parent, nameToken: keys.nameToken(parent, name), dir: true } });
+  }
+
+  async rename(
+    srcParent: number,
+    srcName: string,
+    dstParent: number,
+    dstName: string,
+    opts: { noreplace?: boolean } = {},
+  ): Promise<void> {
+    checkName(srcName);
+    checkName(dstName);
+    const keys = await this.keys();
+    const src = await this.lookup(srcParent, srcName);
+    // A symlink's target is sealed with its entry, so it moves with a fresh seal.
+    const target = src.kind === 'symlink' ? await this.readlink(srcParent, srcName) : '';
+    const dstToken = keys.nameToken(dstParent, dstName);
+    await this.#mutate({
+      rename: {
+        srcParent,
+        srcToken: keys.nameToken(srcParent, srcName),
+        dstParent,
+        dstToken,
+        noreplace: opts.noreplace ?? false,
+      },
+      payload: sealPayload(
+        keys,
+        EntryPayloadCodec.encode({ name: dstName, symlinkTarget: target }),
+        entryContext(this.tenant, dstParent, dstToken),
+      ),
+    });
+  }
+
+  async setattr(ino: number, a: SetAttrOptions): Promise<Stat> {
+    const res = await this.#mutate({
+      setattr: {
+        ino,
+        ...(a.mode !== undefined ? { mode: a.mode } : {}),
+        ...(a.uid !== undefined ? { uid: a.uid } : {}),
+        ...(a.gid !== undefined ? { gid: a.gid } : {}),
+        ...(a.atime ? { atime: a.atime } : {}),
+        ...(a.mtime ? { mtime: a.mtime } : {}),
+      },
+    });
+    const f = this.#files.get(ino);
+    if (f && a.mtime) f.mtimeMs = undefined;
+    return this.#withLocal(res.attr!);
+  }
+
+  // ---- file data ------------------------------------------------------------------------
+
+  /** Opens the data of a regular file; every open must be paired with `release`. */
+  async open(ino: number): Promise<FileData> {
+    let f = this.#files.get(ino);
+    if (!f) {
+      let p = this.#opening.get(ino);
+      if (!p) {
+        p = FileData.open(ino, this.#fileIo).finally(() => this.#opening.delete(ino));
+        this.#opening.set(ino, p);
+      }
+      f = await p;
+      const raced = this.#files.get(ino);
+      if (raced) f = raced;
+      else this.#files.set(ino, f);
+    }
+    f.refs++;
+    return f;
+  }
+
+  /** Flushes and drops one reference; the last one frees the file's buffers. */
+  async release(f: FileData): Promise<void> {
+    invariant(f.refs > 0, 'release of an open file');
+    try {
+      await f.flush();
+    } finally {
+      f.refs--;
+      if (f.refs === 0 && this.#files.get(f.ino) === f && !f.isDirty) {
+        this.#files.delete(f.ino);
+        f.discard();
+      }
+    }
+  }
+
+  async truncate(ino: number, size: number): Promise<void> {
+    const f = await this.open(ino);
+    try {
+      await f.truncate(size);
+    } finally {
+      await this.release(f);
+    }
+  }
+
+  readonly #fileIo: FileIo;
+
+  #makeFileIo(): FileIo {
+    return {
+      blockSize: this.blockSize,
+      putBlock: (pt) => this.#putBlock(pt),
+      getBlock: (chunk, len) => this.#getBlock(chunk, len),
+      loadBlocks: (ino) => this.#loadBlocks(ino),
+      commit: (ino, size, blocks, mtimeMs) => this.#commit(ino, size, blocks, mtimeMs),
+      allocBlock: () => {
+        const b = this.#pool.pop();
+        if (b) return b.fill(0);
+        return Buffer.alloc(this.blockSize);
+      },
+      freeBlock: (b) => {
+        if ((this.#pool.length + 1) * this.blockSize <= BLOCK_POOL_BYTES_MAX) this.#pool.push(b);
+      },
+      prefetch: (chunk, len) => {
+        this.#getBlock(chunk, len).catch(() => {});
+      },
+    };
+  }
+
+  #putBlock(pt: Buffer): Promise<string> {
+    const keys = this.#keyring;
+    if (!keys || keys.expiresAtMs <= Date.now()) {
+      // Keys are stale: seal after refreshing. Copy first so the caller may reuse its buffer.
+      const copy = Buffer.from(pt);
+      return this.keys().then(() => this.#putBlock(copy));
+    }
+    const id = keys.chunkId(pt);
+    const hex = id.toString('hex');
+    const envelope = sealChunk(keys, id, pt);
+    if (!this.#l1.get(hex)) this.#l1.set(hex, Buffer.from(pt));
+    return this.#uploads.run(async () => {
+      this.stats.chunkPuts++;
+      await this.#transport.put(hex, envelope);
+      return hex;
+    });
+  }
+
+  #getBlock(chunk: string, len: number): Promise<Buffer> {
+    const hit = this.#l1.get(chunk);
+    if (hit) {
+      this.stats.cacheHits++;
+      return Promise.resolve(hit);
+    }
+    let p = this.#fetching.get(chunk);
+    if (!p) {
+      p = this.#fetches
+        .run(async () => {
+          this.stats.chunkGets++;
+          const env = await this.#transport.get(chunk);
+          const keys = await this.keys();
+          const pt: Buffer = openChunk(keys, Buffer.from(chunk, 'hex'), env);
+          if (pt.length !== len)
+            throw new KisekiError(
+              'KISEKI_E_CORRUPT',
+              `chunk ${chunk.slice(0, 12)} has ${pt.length} bytes, expected ${len}`,
+            );
+          this.#l1.set(chunk, pt);
+          return pt;
+        })
+        .finally(() => this.#fetching.delete(chunk));
+      this.#fetching.set(chunk, p);
+    }
+    return p;
+  }
+
+  async #loadBlocks(ino: number): Promise<{ size: number; blocks: Map<number, BlockEntry> }> {
+    const blocks = new Map<number, BlockEntry>();
+    let size = 0;
+    for (let from = 0; ; ) {
+      const r = await this.rpc.call<object, GetBlocksResponse__Output>(this.rpc.clients.view, 'GetBlocks', {
+        ino,
+        fromIndex: from,
+        toIndex: Number.MAX_SAFE_INTEGER,
+        read: this.#read(),
+      });
+      const attr = r.attr!;
+      if (attr.kind === 'FILE_KIND_DIR') throw new KisekiError('KISEKI_E_ISDIR', 'is a directory');
+      size = attr.size;
+      for (const b of r.blocks) blocks.set(b.index, { chunk: b.chunkId.toString('hex'), len: b.len });
+      const nblocks = Math.ceil(size / this.blockSize);
+      const last = r.blocks.at(-1)?.index ?? -1;
+      // A page ends at 65536 blocks; ask again past the last block returned.
+      if (r.blocks.length < 65_536 || last + 1 >= nblocks) return { size, blocks };
+      from = last + 1;
+    }
+  }
+
+  async #commit(
+    ino: number,
+    size: number,
+    blocks: Array<{ index: number; chunk: string; len: number }>,
+    mtimeMs: number,
+  ): Promise<void> {
+    const BATCH = 4096;
+    let i = 0;
+    do {
+      const part = blocks.slice(i, i + BATCH);
+      await this.#mutate({
+        write: {
+          ino,
+          size,
+          blocks: part.map((b) => ({
+            index: b.index,
+            chunkId: b.chunk ? Buffer.from(b.chunk, 'hex') : Buffer.alloc(0),
+            len: b.len,
+          })),
+          mtime: msToTimespec(mtimeMs),
+          blockSize: this.blockSize,
+        },
+      });
+      i += BATCH;
+    } while (i < blocks.length);
+  }
+
+  /** Flushes every open file and closes the session. */
+  async close(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const f of this.#files.values()) await f.flush().catch((e) => errors.push(e));
+    this.#files.clear();
+    this.#keyring?.destroy();
+    this.#keyring = undefined;
+    this.#l1.clear();
+    await this.#transport.close();
+    this.rpc.close();
+    if (errors.length) throw errors[0];
+  }
+
+  get cacheStats() {
+    return { ...this.stats, l1Bytes: this.#l1.bytes };
+  }
+}

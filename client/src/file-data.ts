@@ -1,0 +1,264 @@
+/**
+ * The data of one open file in this client: its committed block map, dirty blocks written but
+ * not yet committed (write-back, bounded), and background uploads of blocks that are complete.
+ * Every handle of the same inode shares one FileData, so reads see this client's own writes.
+ *
+ * Durability contract: `flush()` returns after every dirty block is sealed, durable on the
+ * chunk server, and the composition mutation naming them is committed in the log (I-L5, I-L2).
+ */
+import { KisekiError, Mutex, invariant } from '@kiseki/proto';
+
+export const DIRTY_BYTES_PER_FILE_MAX = 64 * 1024 * 1024;
+export const READAHEAD_BLOCKS = 4;
+
+export interface BlockEntry {
+  readonly chunk: string; // hex id
+  readonly len: number;
+}
+
+/** What FileData needs from the client: sealing, chunk I/O and the commit call. */
+export interface FileIo {
+  readonly blockSize: number;
+  /** Seals the plaintext synchronously (before returning), then stores it durably; resolves
+   * with its chunk id (hex). Bounds its own concurrency. */
+  putBlock(plaintext: Buffer): Promise<string>;
+  /** Fetches and opens a block's chunk (cached). */
+  getBlock(chunk: string, len: number): Promise<Buffer>;
+  /** Fetches [from, to] of the committed block map and the current size. */
+  loadBlocks(ino: number): Promise<{ size: number; blocks: Map<number, BlockEntry> }>;
+  /** Commits size and changed blocks (chunk '' = hole). */
+  commit(
+    ino: number,
+    size: number,
+    blocks: Array<{ index: number; chunk: string; len: number }>,
+    mtimeMs: number,
+  ): Promise<void>;
+  allocBlock(): Buffer;
+  freeBlock(b: Buffer): void;
+  prefetch(chunk: string, len: number): void;
+}
+
+interface Dirty {
+  buf: Buffer;
+  version: number;
+  /** Background upload of this version, if one was started. */
+  upload?: { version: number; len: number; promise: Promise<string> };
+}
+
+export class FileData {
+  refs = 0;
+  size = 0;
+  mtimeMs: number | undefined;
+  readonly #io: FileIo;
+  readonly #dirty = new Map<number, Dirty>();
+  #committed = new Map<number, BlockEntry>();
+  #committedSize = 0;
+  readonly #mutex = new Mutex();
+  #lastReadEnd = -1;
+  /** Bumped by every change; the state is clean when the committed generation catches up. */
+  #gen = 0;
+  #committedGen = 0;
+  #error: Error | undefined;
+
+  private constructor(
+    readonly ino: number,
+    io: FileIo,
+  ) {
+    this.#io = io;
+  }
+
+  static async open(ino: number, io: FileIo): Promise<FileData> {
+    const f = new FileData(ino, io);
+    const { size, blocks } = await io.loadBlocks(ino);
+    f.size = f.#committedSize = size;
+    f.#committed = blocks;
+    return f;
+  }
+
+  get dirtyBytes(): number {
+    return this.#dirty.size * this.#io.blockSize;
+  }
+
+  get isDirty(): boolean {
+    return this.#dirty.size > 0 || this.#gen !== this.#committedGen;
+  }
+
+  // ---- reads --------------------------------------------------------------------------
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset >= this.size || length <= 0) return Buffer.alloc(0);
+    const end = Math.min(this.size, offset + length);
+    const out = Buffer.alloc(end - offset);
+    const bs = this.#io.blockSize;
+    const first = Math.floor(offset / bs);
+    const last = Math.floor((end - 1) / bs);
+    const parts: Promise<void>[] = [];
+    for (let i = first; i <= last; i++) {
+      const bStart = i * bs;
+      const from = Math.max(offset, bStart) - bStart;
+      const to = Math.min(end, bStart + bs) - bStart;
+      const dst = Math.max(offset, bStart) - offset;
+      const d = this.#dirty.get(i);
+      if (d) {
+        d.buf.copy(out, dst, from, to);
+        continue;
+      }
+      const c = this.#committed.get(i);
+      if (!c || from >= c.len) continue; // hole, or past the block's data: zeros
+      parts.push(
+        this.#io.getBlock(c.chunk, c.len).then((pt) => {
+          pt.copy(out, dst, from, Math.min(to, c.len));
+        }),
+      );
+    }
+    await Promise.all(parts);
+    // Sequential reader: fetch the next blocks before they are asked for.
+    if (offset === this.#lastReadEnd || offset === 0) {
+      for (let i = last + 1; i <= last + READAHEAD_BLOCKS; i++) {
+        const c = this.#committed.get(i);
+        if (c && !this.#dirty.has(i)) this.#io.prefetch(c.chunk, c.len);
+      }
+    }
+    this.#lastReadEnd = end;
+    return out;
+  }
+
+  // ---- writes -------------------------------------------------------------------------
+
+  /** Writes `data` at `offset` into the write-back buffer; returns bytes written. */
+  async write(offset: number, data: Uint8Array): Promise<number> {
+    this.#throwIfFailed();
+    if (data.length === 0) return 0;
+    const bs = this.#io.blockSize;
+    const end = offset + data.length;
+    for (let pos = offset; pos < end; ) {
+      const i = Math.floor(pos / bs);
+      const bStart = i * bs;
+      const n = Math.min(end, bStart + bs) - pos;
+      const whole = pos === bStart && n === bs;
+      let d = this.#dirty.get(i);
+      if (!d) d = await this.#makeDirty(i, !whole);
+      Buffer.from(data.buffer, data.byteOffset + (pos - offset), n).copy(d.buf, pos - bStart);
+      d.version++;
+      pos += n;
+      if (pos > this.size) this.size = pos;
+      // A block written up to its end is usually final: seal and upload it in the background.
+      if (pos === bStart + bs) this.#startUpload(i, d);
+    }
+    this.mtimeMs = Date.now();
+    this.#gen++;
+    if (this.dirtyBytes >= DIRTY_BYTES_PER_FILE_MAX) await this.flush();
+    return data.length;
+  }
+
+  async #makeDirty(i: number, needOld: boolean): Promise<Dirty> {
+    const buf = this.#io.allocBlock();
+    const c = this.#committed.get(i);
+    if (needOld && c && i * this.#io.blockSize < this.#committedSize) {
+      const pt = await this.#io.getBlock(c.chunk, c.len);
+      pt.copy(buf, 0, 0, c.len);
+    }
+    // Another write may have made it dirty while we waited for the old contents.
+    const existing = this.#dirty.get(i);
+    if (existing) {
+      this.#io.freeBlock(buf);
+      return existing;
+    }
+    const d: Dirty = { buf, version: 0 };
+    this.#dirty.set(i, d);
+    return d;
+  }
+
+  #startUpload(i: number, d: Dirty): void {
+    const version = d.version;
+    const len = Math.min(this.#io.blockSize, this.size - i * this.#io.blockSize);
+    invariant(len > 0, 'uploaded blocks lie inside the file');
+    // putBlock seals (copies) the bytes before it returns, so later writes can't tear the block.
+    const promise = this.#io.putBlock(d.buf.subarray(0, len));
+    promise.catch(() => {}); // awaited (and reported) by flush
+    d.upload = { version, len, promise };
+  }
+
+  /** Changes the size; blocks past the end are dropped, a partial last block is trimmed. */
+  truncate(size: number): Promise<void> {
+    return this.#mutex.run(async () => {
+      this.#throwIfFailed();
+      if (!Number.isSafeInteger(size) || size < 0) throw new KisekiError('KISEKI_E_INVAL', 'invalid size');
+      const bs = this.#io.blockSize;
+      const nblocks = Math.ceil(size / bs);
+      for (const [i, d] of this.#dirty) {
+        if (i >= nblocks) {
+          this.#dirty.delete(i);
+          this.#io.freeBlock(d.buf);
+        }
+      }
+      if (size < this.size && size % bs !== 0) {
+        // Zero the tail of the new last block so a later extension reads zeros.
+        const i = nblocks - 1;
+        const d = this.#dirty.get(i) ?? (await this.#makeDirty(i, true));
+        d.buf.fill(0, size - i * bs);
+        d.version++;
+        d.upload = undefined;
+      }
+      this.size = size;
+      this.mtimeMs = Date.now();
+      this.#gen++;
+      await this.#flushLocked();
+    });
+  }
+
+  /** Commits everything written so far (see the durability contract above). */
+  flush(): Promise<void> {
+    return this.#mutex.run(() => this.#flushLocked());
+  }
+
+  async #flushLocked(): Promise<void> {
+    this.#throwIfFailed();
+    if (!this.isDirty) return;
+    const bs = this.#io.blockSize;
+    const gen = this.#gen;
+    const size = this.size;
+    const mtimeMs = this.mtimeMs ?? Date.now();
+    const entries = [...this.#dirty.entries()].filter(([i]) => i * bs < size);
+    for (const [i, d] of entries) if (!d.upload || d.upload.version !== d.version) this.#startUpload(i, d);
+    const blocks: Array<{ index: number; chunk: string; len: number; d: Dirty; version: number }> = [];
+    // Wait for every upload before committing: a composition names only durable chunks (I-L5).
+    // On failure the data stays dirty in memory and a later flush retries.
+    for (const [i, d] of entries) {
+      const up = d.upload!;
+      blocks.push({
+        index: i,
+        chunk: await up.promise,
+        len: Math.min(up.len, size - i * bs),
+        d,
+        version: up.version,
+      });
+    }
+    await this.#io.commit(this.ino, size, blocks, mtimeMs);
+    this.#committedSize = size;
+    for (const i of [...this.#committed.keys()]) if (i * bs >= size) this.#committed.delete(i);
+    for (const b of blocks) {
+      this.#committed.set(b.index, { chunk: b.chunk, len: b.len });
+      // Rewritten while we committed: stays dirty for the next flush.
+      if (b.d.version === b.version && this.#dirty.get(b.index) === b.d) {
+        this.#dirty.delete(b.index);
+        this.#io.freeBlock(b.d.buf);
+      }
+    }
+    if (this.#gen === gen) {
+      this.#committedGen = gen;
+      this.mtimeMs = undefined;
+    }
+  }
+
+  /** Drops all cached state; the FileData is unusable afterwards. */
+  discard(): void {
+    for (const d of this.#dirty.values()) this.#io.freeBlock(d.buf);
+    this.#dirty.clear();
+    this.#error = new KisekiError('KISEKI_E_BADF', 'file was closed');
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error) throw this.#error;
+  }
+}

@@ -1,0 +1,1 @@
+export { type ChunkPresence, type MutateResult, NamespaceShard } from './namespace.ts';

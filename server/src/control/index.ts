@@ -1,0 +1,1 @@
+export { type DedupMode, type TenantRecord, TenantRegistry } from './tenants.ts';

@@ -1,0 +1,78 @@
+/**
+ * The internal tenant KMS (the default): one 256-bit KEK per tenant in its own 0600 file under
+ * the node's key directory, wrapping with AES-256-GCM. Suited to a single node and to tests;
+ * production tenants bring Vault, KMIP, AWS KMS or PKCS#11 (issue 5).
+ *
+ * Wrapped format v1: 'KSKW' | version u8 = 1 | reserved 3 | nonce 12 | ciphertext 32 | tag 16.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KisekiError } from '@kiseki/proto';
+import { writeFileDurable } from '../secret-file.ts';
+import { type TenantKmsProvider, type WrapContext, contextAad } from './provider.ts';
+
+const MAGIC = Buffer.from('KSKW');
+const WRAPPED_BYTES = 4 + 4 + 12 + 32 + 16;
+
+export class InternalKms implements TenantKmsProvider {
+  readonly kind = 'internal' as const;
+  constructor(private readonly dir: string) {}
+
+  #path(tenant: string): string {
+    return join(this.dir, `${tenant}.kek`);
+  }
+
+  async ensureKek(tenant: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (existsSync(this.#path(tenant))) return;
+    await writeFileDurable(this.#path(tenant), randomBytes(32));
+  }
+
+  async #kek(tenant: string): Promise<Buffer> {
+    try {
+      const k = await readFile(this.#path(tenant));
+      if (k.length !== 32) throw new KisekiError('KISEKI_E_CORRUPT', `tenant ${tenant} KEK file is damaged`);
+      return k;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new KisekiError('KISEKI_E_SHREDDED', `tenant ${tenant} has no KEK: it was shredded or never created`);
+      }
+      throw err;
+    }
+  }
+
+  async wrap(key: Uint8Array, ctx: WrapContext): Promise<Uint8Array> {
+    if (key.length !== 32) throw new KisekiError('KISEKI_E_INVAL', 'only 256-bit keys are wrapped');
+    const kek = await this.#kek(ctx.tenant);
+    const nonce = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', kek, nonce);
+    c.setAAD(contextAad(ctx));
+    const ct = Buffer.concat([c.update(key), c.final()]);
+    kek.fill(0);
+    return Buffer.concat([MAGIC, Buffer.from([1, 0, 0, 0]), nonce, ct, c.getAuthTag()]);
+  }
+
+  async unwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Uint8Array> {
+    const w = Buffer.from(wrapped);
+    if (w.length !== WRAPPED_BYTES || !w.subarray(0, 4).equals(MAGIC) || w[4] !== 1) {
+      throw new KisekiError('KISEKI_E_CORRUPT', 'wrapped key is not in internal format v1');
+    }
+    const kek = await this.#kek(ctx.tenant);
+    try {
+      const d = createDecipheriv('aes-256-gcm', kek, w.subarray(8, 20));
+      d.setAAD(contextAad(ctx));
+      d.setAuthTag(w.subarray(52, 68));
+      return Buffer.concat([d.update(w.subarray(20, 52)), d.final()]);
+    } catch {
+      throw new KisekiError('KISEKI_E_CRYPTO', `wrapped key does not open for tenant ${ctx.tenant} epoch ${ctx.epoch}`);
+    } finally {
+      kek.fill(0);
+    }
+  }
+
+  async destroyKek(tenant: string): Promise<void> {
+    await rm(this.#path(tenant), { force: true });
+  }
+}

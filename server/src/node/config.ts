@@ -1,0 +1,83 @@
+/**
+ * Node configuration: command-line flags over an optional <home>/config.json over embedded
+ * defaults. The file holds no secrets and any key-like field is refused (I-K8).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { KisekiError } from '@kiseki/proto';
+
+export interface NodeConfig {
+  readonly home: string;
+  readonly host: string;
+  /** gRPC (TLS) port; the chunk data port is `port + 1` unless set. */
+  readonly port: number;
+  readonly chunkPort: number;
+  readonly deviceSizeBytes: number;
+  /** File block (chunk) size for new files. */
+  readonly blockSizeBytes: number;
+  readonly criticalRatio: number;
+  readonly keyCacheTtlMs: number;
+  readonly gcGraceMs: number;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export const DEFAULTS: Omit<NodeConfig, 'home'> = {
+  host: '127.0.0.1',
+  port: 7420,
+  chunkPort: 0,
+  deviceSizeBytes: 16 * 1024 ** 3,
+  blockSizeBytes: 1024 * 1024,
+  criticalRatio: 0.95,
+  keyCacheTtlMs: 60_000,
+  gcGraceMs: 10 * 60_000,
+  logLevel: 'info',
+};
+
+const KEYS = new Set(Object.keys(DEFAULTS));
+const SECRET_LIKE = /key|secret|token|password|credential/i;
+
+export function defaultHome(): string {
+  return process.env.KISEKI_HOME ?? join(homedir(), '.kiseki');
+}
+
+function check(c: NodeConfig): NodeConfig {
+  const bad = (what: string) => {
+    throw new KisekiError('KISEKI_E_INVAL', `config: ${what}`);
+  };
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) bad(`port ${c.port} is not a TCP port`);
+  if (!Number.isInteger(c.chunkPort) || c.chunkPort < 0 || c.chunkPort > 65535) bad('chunkPort is not a TCP port');
+  if (!Number.isSafeInteger(c.deviceSizeBytes) || c.deviceSizeBytes < 16 * 1024 * 1024) bad('deviceSizeBytes must be at least 16 MiB');
+  const bs = c.blockSizeBytes;
+  if (!Number.isInteger(bs) || bs < 4096 || bs > 16 * 1024 * 1024 || (bs & (bs - 1)) !== 0) {
+    bad('blockSizeBytes must be a power of two between 4 KiB and 16 MiB');
+  }
+  if (!(c.criticalRatio > 0 && c.criticalRatio <= 1)) bad('criticalRatio must be in (0, 1]');
+  if (!(c.keyCacheTtlMs >= 1000)) bad('keyCacheTtlMs must be at least 1000');
+  return c;
+}
+
+/** Reads <home>/config.json (if any) and applies `overrides` on top. */
+export function loadConfig(home: string, overrides: Partial<NodeConfig> = {}): NodeConfig {
+  const abs = resolve(home);
+  const file = join(abs, 'config.json');
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new KisekiError('KISEKI_E_INVAL', `config: ${file} is not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new KisekiError('KISEKI_E_INVAL', `config: ${file} must hold a JSON object`);
+    }
+    for (const [k, v] of Object.entries(fromFile)) {
+      if (SECRET_LIKE.test(k)) throw new KisekiError('KISEKI_E_INVAL', `config: '${k}' looks like a secret; keys never go in config files`);
+      if (!KEYS.has(k)) throw new KisekiError('KISEKI_E_INVAL', `config: unknown setting '${k}'`);
+      if (typeof v !== typeof (DEFAULTS as Record<string, unknown>)[k]) throw new KisekiError('KISEKI_E_INVAL', `config: '${k}' has the wrong type`);
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const merged = { ...DEFAULTS, ...fromFile, ...defined, home: abs } as NodeConfig;
+  return check({ ...merged, chunkPort: merged.chunkPort || (merged.port ? merged.port + 1 : 0) });
+}

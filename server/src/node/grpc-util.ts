@@ -1,0 +1,40 @@
+/** Maps async handlers and KisekiErrors onto @grpc/grpc-js calls. */
+import * as grpc from '@grpc/grpc-js';
+import { AssertionError, KisekiError } from '@kiseki/proto';
+import type { Logger } from 'pino';
+
+export function toServiceError(err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
+  if (err instanceof KisekiError) {
+    const md = new grpc.Metadata();
+    md.set('kiseki-code', err.code);
+    return { code: err.grpcStatus, details: `${err.code}: ${err.message}`, metadata: md };
+  }
+  if (err instanceof AssertionError) {
+    // Our own bug at a point where continuing could corrupt data: fail loudly.
+    log.fatal({ err, method }, 'invariant violated; stopping');
+    setImmediate(() => process.exit(70));
+  } else {
+    log.error({ err, method }, 'unexpected error');
+  }
+  return { code: grpc.status.INTERNAL, details: 'KISEKI_E_INTERNAL: internal error; see the server log' };
+}
+
+export function unary<Req, Res>(
+  log: Logger,
+  method: string,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
+        (res) => callback(null, res),
+        (err) => callback(toServiceError(err, log, method) as grpc.ServiceError),
+      );
+  };
+}
+
+export function authorization(call: { metadata: grpc.Metadata }): string | undefined {
+  const v = call.metadata.get('authorization')[0];
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,84 @@
+/**
+ * kiseki-server: one process per node. Prints `kiseki-server: listening grpc=<port> chunks=<port>`
+ * on stdout once it serves, and stops cleanly on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { KisekiError } from '@kiseki/proto';
+import pino from 'pino';
+import { defaultHome, loadConfig } from './config.ts';
+import { startNode } from './node.ts';
+
+const HELP = `Usage: kiseki-server [options]
+
+Runs a Kiseki node with every role (log, chunk store, views, keys, control plane).
+
+Options:
+  --home DIR           data directory (default: $KISEKI_HOME or ~/.kiseki)
+  --host ADDR          address to listen on (default 127.0.0.1)
+  --port N             gRPC TLS port (default 7420; 0 = any free port)
+  --chunk-port N       chunk data port (default: port + 1)
+  --device-size BYTES  size of the file-backed device on first start (default 16 GiB, sparse)
+  --block-size BYTES   file block size for new namespaces (default 1 MiB)
+  --log-level LEVEL    trace|debug|info|warn|error|silent (default info)
+  -h, --help           show this help
+Settings may also come from <home>/config.json (no secrets allowed there).`;
+
+function num(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new KisekiError('KISEKI_E_INVAL', `${what} must be a number, got '${v}'`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      home: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'chunk-port': { type: 'string' },
+      'device-size': { type: 'string' },
+      'block-size': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const cfg = loadConfig(values.home ?? defaultHome(), {
+    host: values.host,
+    port: num(values.port, '--port'),
+    chunkPort: num(values['chunk-port'], '--chunk-port'),
+    deviceSizeBytes: num(values['device-size'], '--device-size'),
+    blockSizeBytes: num(values['block-size'], '--block-size'),
+    logLevel: values['log-level'] as never,
+  });
+  const log = pino({ level: cfg.logLevel, base: { svc: 'kiseki-server' } }, pino.destination(2));
+  const node = await startNode(cfg, log);
+  log.info({ home: cfg.home, grpcPort: node.grpcPort, chunkPort: node.chunkPort }, 'serving');
+  process.stdout.write(`kiseki-server: listening grpc=${node.grpcPort} chunks=${node.chunkPort}\n`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sig }, 'stopping');
+    node.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  const msg = err instanceof KisekiError ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+  process.stderr.write(`kiseki-server: ${msg}\n`);
+  process.exit(err instanceof KisekiError ? 2 : 1);
+});

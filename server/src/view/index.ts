@@ -1,0 +1,3 @@
+export { Materializer } from './materializer.ts';
+export { type BlockRec, type DirentRec, type InodeRec, type Kind, kindFromWire, kindToWire, toAttr } from './records.ts';
+export { ROOT, type ReadCtx, ViewStore } from './store.ts';
