@@ -14,6 +14,7 @@ import {
   type MutateRequest,
   type MutateResponse__Output,
   type ReadDirResponse__Output,
+  type StatFsResponse__Output,
   type TenantKeys__Output,
   invariant,
 } from '@kiseki/proto';
@@ -369,6 +370,11 @@ export class KisekiClient {
     const f = this.#files.get(ino);
     if (f && a.mtime) f.mtimeMs = undefined;
     return this.#withLocal(res.attr!);
+  }
+
+  /** Capacity as this tenant sees it. */
+  async statfs(): Promise<StatFsResponse__Output> {
+    return this.rpc.call<object, StatFsResponse__Output>(this.rpc.clients.view, 'StatFs', {});
   }
 
   // ---- file data ------------------------------------------------------------------------

@@ -13,8 +13,10 @@ export const DENTRY_TTL_MS_DEFAULT = 1000;
 export const DENTRIES_MAX = 100_000;
 export const SYMLINK_HOPS_MAX = 40;
 
+/** A cached name → inode binding. Attributes are never cached here: they change with data. */
 interface Dentry {
-  readonly stat: Stat;
+  readonly ino: number;
+  readonly kind: Stat['kind'];
   readonly expiresAtMs: number;
 }
 
@@ -50,7 +52,7 @@ export class PathFs {
 
   #remember(path: string, stat: Stat): void {
     if (this.#cache.size >= DENTRIES_MAX) this.#cache.clear();
-    this.#cache.set(path, { stat, expiresAtMs: Date.now() + this.dentryTtlMs });
+    this.#cache.set(path, { ino: stat.ino, kind: stat.kind, expiresAtMs: Date.now() + this.dentryTtlMs });
   }
 
   /** Resolves a path without following a final symlink (lstat semantics). */
@@ -79,12 +81,18 @@ export class PathFs {
       if (parent.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', `${parentPath} is not a directory`);
       done.push(name);
       const p = normalize(done);
-      let st = this.#cached(p);
-      if (!st) {
+      const last = i === parts.length - 1;
+      const hit = this.#cached(p);
+      let st: Stat;
+      if (hit && (hit.kind === 'dir' || !last)) {
+        // Directories on the way only need their inode number and kind.
+        st = last ? await this.client.getattr(hit.ino) : ({ ino: hit.ino, kind: hit.kind } as Stat);
+      } else if (hit) {
+        st = await this.client.getattr(hit.ino);
+      } else {
         st = await this.client.lookup(parent.ino, name);
         this.#remember(p, st);
       }
-      const last = i === parts.length - 1;
       if (st.kind === 'symlink' && (!last || followLast)) {
         if (hops >= SYMLINK_HOPS_MAX) throw new KisekiError('KISEKI_E_INVAL', 'too many levels of symbolic links');
         const target = await this.client.readlink(parent.ino, name);
@@ -98,15 +106,15 @@ export class PathFs {
     return { stat: cur ?? (await this.#walk([...done], true, hops)).stat, path: normalize(done) };
   }
 
-  #cached(path: string): Stat | undefined {
+  #cached(path: string): Dentry | undefined {
     const d = this.#cache.get(path);
-    if (d && d.expiresAtMs > Date.now()) return d.stat;
+    if (d && d.expiresAtMs > Date.now()) return d;
     if (d) this.#cache.delete(path);
     return undefined;
   }
 
   async #statRoot(): Promise<Stat> {
-    return this.#cached('/') ?? this.client.getattr(this.client.root);
+    return this.client.getattr(this.client.root);
   }
 
   /** Parent directory inode and last component of a path (parent resolved, last not). */

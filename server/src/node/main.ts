@@ -2,6 +2,8 @@
  * kiseki-server: one process per node. Prints `kiseki-server: listening grpc=<port> chunks=<port>`
  * on stdout once it serves, and stops cleanly on SIGINT/SIGTERM.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KisekiError } from '@kiseki/proto';
 import pino from 'pino';
@@ -59,12 +61,16 @@ async function main(): Promise<void> {
   const log = pino({ level: cfg.logLevel, base: { svc: 'kiseki-server' } }, pino.destination(2));
   const node = await startNode(cfg, log);
   log.info({ home: cfg.home, grpcPort: node.grpcPort, chunkPort: node.chunkPort }, 'serving');
+  // Where local tools (kiseki, mount.kiseki) find this node; removed on a clean stop.
+  const endpoint = join(cfg.home, 'server.json');
+  writeFileSync(endpoint, `${JSON.stringify({ pid: process.pid, host: cfg.host, grpcPort: node.grpcPort, chunkPort: node.chunkPort })}\n`);
   process.stdout.write(`kiseki-server: listening grpc=${node.grpcPort} chunks=${node.chunkPort}\n`);
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ sig }, 'stopping');
+    rmSync(join(cfg.home, 'server.json'), { force: true });
     node.close().then(
       () => process.exit(0),
       (err) => {

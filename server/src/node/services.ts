@@ -159,6 +159,17 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
       const t = session(call);
       return d.pins.pin(t.tenant, req.ttlMs, state.view.watermark(t.shard));
     }),
+    StatFs: unary(log, 'View.StatFs', (_req, call) => {
+      const t = session(call);
+      const s = state.chunks.stats();
+      return {
+        capacityBytes: s.capacityBytes,
+        freeBytes: s.freeBytes,
+        inodes: state.view.countInodes(t.tenant),
+        blockSize: d.blockSizeBytes,
+        maxNameBytes: 255,
+      };
+    }),
     Unpin: unary(log, 'View.Unpin', (req: { pin: number }, call) => {
       const t = session(call);
       d.pins.unpin(t.tenant, req.pin);
