@@ -27,7 +27,8 @@ export interface Located {
 }
 
 export function splitPath(path: string): string[] {
-  if (!path.startsWith('/')) throw new KisekiError('KISEKI_E_INVAL', `paths are absolute within the namespace: '${path}'`);
+  if (!path.startsWith('/'))
+    throw new KisekiError('KISEKI_E_INVAL', `paths are absolute within the namespace: '${path}'`);
   return path.split('/').filter((c) => c.length > 0 && c !== '.');
 }
 
@@ -77,7 +78,8 @@ export class PathFs {
         continue;
       }
       const parentPath = normalize(done);
-      const parent = cur ?? (done.length === 0 ? await this.#statRoot() : (await this.#walk([...done], true, hops)).stat);
+      const parent =
+        cur ?? (done.length === 0 ? await this.#statRoot() : (await this.#walk([...done], true, hops)).stat);
       if (parent.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', `${parentPath} is not a directory`);
       done.push(name);
       const p = normalize(done);
@@ -94,12 +96,17 @@ export class PathFs {
         this.#remember(p, st);
       }
       if (st.kind === 'symlink' && (!last || followLast)) {
-        if (hops >= SYMLINK_HOPS_MAX) throw new KisekiError('KISEKI_E_INVAL', 'too many levels of symbolic links');
+        if (hops >= SYMLINK_HOPS_MAX)
+          throw new KisekiError('KISEKI_E_INVAL', 'too many levels of symbolic links');
         const target = await this.client.readlink(parent.ino, name);
         done.pop();
         const base = target.startsWith('/') ? [] : [...done];
         const rest = parts.slice(i + 1);
-        return this.#walk([...base, ...target.split('/').filter((c) => c && c !== '.'), ...rest], followLast, hops + 1);
+        return this.#walk(
+          [...base, ...target.split('/').filter((c) => c && c !== '.'), ...rest],
+          followLast,
+          hops + 1,
+        );
       }
       cur = st;
     }
@@ -123,7 +130,8 @@ export class PathFs {
     const name = parts.pop();
     if (!name || name === '..') throw new KisekiError('KISEKI_E_INVAL', `'${path}' names no entry`);
     const parent = await this.stat(normalize(parts));
-    if (parent.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', `${normalize(parts)} is not a directory`);
+    if (parent.kind !== 'dir')
+      throw new KisekiError('KISEKI_E_NOTDIR', `${normalize(parts)} is not a directory`);
     return { parent: parent.ino, name, path: normalize([...parts, name]) };
   }
 
@@ -193,7 +201,10 @@ export class PathFs {
   }
 
   /** Opens (creating when asked) a regular file's data. Pair with `client.release`. */
-  async open(path: string, opts: { create?: boolean; exclusive?: boolean; truncate?: boolean; mode?: number } = {}): Promise<FileData> {
+  async open(
+    path: string,
+    opts: { create?: boolean; exclusive?: boolean; truncate?: boolean; mode?: number } = {},
+  ): Promise<FileData> {
     let st: Stat;
     if (opts.create) {
       st = await this.create(path, { exclusive: opts.exclusive ?? false, mode: opts.mode ?? 0o644 });
@@ -245,7 +256,11 @@ export class PathFs {
         );
       },
       destroy(err, cb) {
-        if (f) release(f).then(() => cb(err), () => cb(err));
+        if (f)
+          release(f).then(
+            () => cb(err),
+            () => cb(err),
+          );
         else cb(err);
       },
     });
@@ -272,7 +287,11 @@ export class PathFs {
         })().then(() => cb(), cb);
       },
       destroy: (err, cb) => {
-        if (f) this.client.release(f).then(() => cb(err), () => cb(err));
+        if (f)
+          this.client.release(f).then(
+            () => cb(err),
+            () => cb(err),
+          );
         else cb(err);
       },
     });

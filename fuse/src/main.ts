@@ -51,20 +51,24 @@ async function main(): Promise<void> {
       if (k) o.set(k, v.join('='));
     }
   }
-  if (positionals.length !== 2) throw new KisekiError('KISEKI_E_INVAL', 'expected SERVER and MOUNTPOINT (see --help)');
+  if (positionals.length !== 2)
+    throw new KisekiError('KISEKI_E_INVAL', 'expected SERVER and MOUNTPOINT (see --help)');
   const server = positionals[0]!.replace(/^kiseki#/, '');
   const mountpoint = positionals[1]!;
-  const home = values.home ?? o.get('home') ?? process.env.KISEKI_HOME ?? join(process.env.HOME ?? '/root', '.kiseki');
+  const home =
+    values.home ?? o.get('home') ?? process.env.KISEKI_HOME ?? join(process.env.HOME ?? '/root', '.kiseki');
   const tenant = values.tenant ?? o.get('tenant') ?? 'default';
   const m = await mount({
     server,
     mountpoint,
     tenant,
     ca: values.ca ?? o.get('ca') ?? join(home, 'tls', 'ca.crt'),
-    credentialFile: values['credential-file'] ?? o.get('credential_file') ?? join(home, 'tenants', `${tenant}.credential`),
+    credentialFile:
+      values['credential-file'] ?? o.get('credential_file') ?? join(home, 'tenants', `${tenant}.credential`),
     attrTimeoutS: Number(values['attr-timeout'] ?? o.get('attr_timeout') ?? 1),
     debug: values.debug ?? o.has('debug'),
-    onError: (op, path, err) => process.stderr.write(`mount.kiseki: ${op} ${path}: ${(err as Error).stack ?? err}\n`),
+    onError: (op, path, err) =>
+      process.stderr.write(`mount.kiseki: ${op} ${path}: ${(err as Error).stack ?? err}\n`),
   });
   process.stdout.write(`mount.kiseki: mounted ${server} at ${mountpoint}\n`);
   let stopping = false;

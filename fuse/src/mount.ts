@@ -31,15 +31,29 @@ class KisekiFuse extends Fuse {
   // fuse-native returns one string, '-o' followed by comma-separated options (or '').
   override _fuseOptions(): string {
     const base = super._fuseOptions();
-    const extra = ['big_writes', `max_write=${MAX_REQUEST_BYTES}`, `max_read=${MAX_REQUEST_BYTES}`, 'max_readahead=1048576'];
+    const extra = [
+      'big_writes',
+      `max_write=${MAX_REQUEST_BYTES}`,
+      `max_read=${MAX_REQUEST_BYTES}`,
+      'max_readahead=1048576',
+    ];
     return base ? `${base},${extra.join(',')}` : `-o${extra.join(',')}`;
   }
 }
 
 function checkMountpoint(mp: string): void {
-  if (!existsSync(mp)) throw new KisekiError('KISEKI_E_NOENT', `mount point ${mp} does not exist: create it first (mkdir -p ${mp})`);
-  if (!statSync(mp).isDirectory()) throw new KisekiError('KISEKI_E_NOTDIR', `mount point ${mp} is not a directory`);
-  if (!existsSync('/dev/fuse')) throw new KisekiError('KISEKI_E_UNAVAILABLE', '/dev/fuse is missing: install fuse3 and load the fuse module');
+  if (!existsSync(mp))
+    throw new KisekiError(
+      'KISEKI_E_NOENT',
+      `mount point ${mp} does not exist: create it first (mkdir -p ${mp})`,
+    );
+  if (!statSync(mp).isDirectory())
+    throw new KisekiError('KISEKI_E_NOTDIR', `mount point ${mp} is not a directory`);
+  if (!existsSync('/dev/fuse'))
+    throw new KisekiError(
+      'KISEKI_E_UNAVAILABLE',
+      '/dev/fuse is missing: install fuse3 and load the fuse module',
+    );
 }
 
 export async function mount(opts: MountOptions): Promise<Mounted> {
@@ -63,7 +77,10 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
     await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   } catch (err) {
     await kiseki.close().catch(() => {});
-    throw new KisekiError('KISEKI_E_UNAVAILABLE', `mount on ${opts.mountpoint} failed: ${(err as Error).message}`);
+    throw new KisekiError(
+      'KISEKI_E_UNAVAILABLE',
+      `mount on ${opts.mountpoint} failed: ${(err as Error).message}`,
+    );
   }
   let unmounted = false;
   return {

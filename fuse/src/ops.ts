@@ -178,7 +178,10 @@ export function makeOps(k: Kiseki, opts: OpsOptions = {}) {
       chown(path: string, u: number, g: number, cb: Cb) {
         run('chown', path, cb, async () => {
           const keep = 0xffffffff;
-          await fs.setattr(path, { ...(u !== keep && u !== -1 ? { uid: u } : {}), ...(g !== keep && g !== -1 ? { gid: g } : {}) });
+          await fs.setattr(path, {
+            ...(u !== keep && u !== -1 ? { uid: u } : {}),
+            ...(g !== keep && g !== -1 ? { gid: g } : {}),
+          });
           return undefined;
         });
       },

@@ -24,8 +24,14 @@ const TABLES: Uint32Array[] = (() => {
 /** CRC-32C of `data`, continuing from `seed` (the CRC of the bytes before, default 0). */
 export function crc32c(data: Uint8Array, seed = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
   ];
   let crc = ~seed >>> 0;
   let i = 0;

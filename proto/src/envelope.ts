@@ -133,8 +133,10 @@ export interface DeltaEnvelope {
 }
 
 export function encodeDeltaEnvelope(d: DeltaEnvelope): Buffer {
-  if (d.header.length > DELTA_HEADER_BYTES_MAX) throw new KisekiError('KISEKI_E_TOOBIG', 'delta header too large');
-  if (d.payload.length > DELTA_PAYLOAD_BYTES_MAX) throw new KisekiError('KISEKI_E_TOOBIG', 'delta payload too large');
+  if (d.header.length > DELTA_HEADER_BYTES_MAX)
+    throw new KisekiError('KISEKI_E_TOOBIG', 'delta header too large');
+  if (d.payload.length > DELTA_PAYLOAD_BYTES_MAX)
+    throw new KisekiError('KISEKI_E_TOOBIG', 'delta payload too large');
   if (d.payload.length > 0) parseSealedPayload(d.payload);
   const out = Buffer.alloc(DELTA_HEADER_BYTES + d.header.length + d.payload.length);
   out.writeUInt32LE(DELTA_MAGIC, 0);
@@ -151,7 +153,8 @@ export function decodeDeltaEnvelope(buf: Uint8Array): DeltaEnvelope {
   if (b.length < DELTA_HEADER_BYTES || b.readUInt32LE(0) !== DELTA_MAGIC) {
     throw new KisekiError('KISEKI_E_CORRUPT', 'not a delta envelope');
   }
-  if (b.readUInt8(4) !== 1) throw new KisekiError('KISEKI_E_CORRUPT', `unknown delta envelope version ${b.readUInt8(4)}`);
+  if (b.readUInt8(4) !== 1)
+    throw new KisekiError('KISEKI_E_CORRUPT', `unknown delta envelope version ${b.readUInt8(4)}`);
   const h = b.readUInt32LE(8);
   const p = b.readUInt32LE(12);
   if (DELTA_HEADER_BYTES + h + p !== b.length) {

@@ -51,6 +51,7 @@ export type * from './gen/kiseki/v1/RenameOp.ts';
 export type * from './gen/kiseki/v1/Session.ts';
 export type * from './gen/kiseki/v1/SetAttrOp.ts';
 export type * from './gen/kiseki/v1/ShardStatus.ts';
+export type * from './gen/kiseki/v1/StatFsResponse.ts';
 export type * from './gen/kiseki/v1/StatusResponse.ts';
 export type * from './gen/kiseki/v1/TenantInfo.ts';
 export type * from './gen/kiseki/v1/TenantKeys.ts';

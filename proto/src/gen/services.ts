@@ -51,6 +51,7 @@ import type { RenameOp as _kiseki_v1_RenameOp, RenameOp__Output as _kiseki_v1_Re
 import type { SessionClient as _kiseki_v1_SessionClient, SessionDefinition as _kiseki_v1_SessionDefinition } from './kiseki/v1/Session.ts';
 import type { SetAttrOp as _kiseki_v1_SetAttrOp, SetAttrOp__Output as _kiseki_v1_SetAttrOp__Output } from './kiseki/v1/SetAttrOp.ts';
 import type { ShardStatus as _kiseki_v1_ShardStatus, ShardStatus__Output as _kiseki_v1_ShardStatus__Output } from './kiseki/v1/ShardStatus.ts';
+import type { StatFsResponse as _kiseki_v1_StatFsResponse, StatFsResponse__Output as _kiseki_v1_StatFsResponse__Output } from './kiseki/v1/StatFsResponse.ts';
 import type { StatusResponse as _kiseki_v1_StatusResponse, StatusResponse__Output as _kiseki_v1_StatusResponse__Output } from './kiseki/v1/StatusResponse.ts';
 import type { TenantInfo as _kiseki_v1_TenantInfo, TenantInfo__Output as _kiseki_v1_TenantInfo__Output } from './kiseki/v1/TenantInfo.ts';
 import type { TenantKeys as _kiseki_v1_TenantKeys, TenantKeys__Output as _kiseki_v1_TenantKeys__Output } from './kiseki/v1/TenantKeys.ts';
@@ -119,6 +120,7 @@ export interface ProtoGrpcType {
       Session: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_SessionClient> & { service: _kiseki_v1_SessionDefinition }
       SetAttrOp: MessageTypeDefinition<_kiseki_v1_SetAttrOp, _kiseki_v1_SetAttrOp__Output>
       ShardStatus: MessageTypeDefinition<_kiseki_v1_ShardStatus, _kiseki_v1_ShardStatus__Output>
+      StatFsResponse: MessageTypeDefinition<_kiseki_v1_StatFsResponse, _kiseki_v1_StatFsResponse__Output>
       StatusResponse: MessageTypeDefinition<_kiseki_v1_StatusResponse, _kiseki_v1_StatusResponse__Output>
       TenantInfo: MessageTypeDefinition<_kiseki_v1_TenantInfo, _kiseki_v1_TenantInfo__Output>
       TenantKeys: MessageTypeDefinition<_kiseki_v1_TenantKeys, _kiseki_v1_TenantKeys__Output>

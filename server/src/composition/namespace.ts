@@ -20,7 +20,6 @@ import type { ShardLog } from '../log/index.ts';
 import type { Materializer, ViewStore } from '../view/index.ts';
 import { type InodeRec, ROOT, kindFromWire, toAttr } from '../view/index.ts';
 
-
 export const NAME_TOKEN_BYTES = 32;
 export const FILE_BYTES_MAX = 2 ** 50;
 export const BLOCKS_PER_WRITE_MAX = 4096;
@@ -67,7 +66,10 @@ export class NamespaceShard {
         time: { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 },
         ...planned.op,
       };
-      const envelope = encodeDeltaEnvelope({ header: DeltaHeaderCodec.encode(header), payload: planned.payload });
+      const envelope = encodeDeltaEnvelope({
+        header: DeltaHeaderCodec.encode(header),
+        payload: planned.payload,
+      });
       const [seq] = await this.log.append([envelope]);
       await this.materializer.waitFor(seq!);
       const ino = planned.ino;
@@ -76,9 +78,9 @@ export class NamespaceShard {
     });
   }
 
-  async #plan(req: MutateRequest__Output): Promise<
-    { op: Partial<DeltaHeader>; payload: Uint8Array; ino: number } | MutateResult
-  > {
+  async #plan(
+    req: MutateRequest__Output,
+  ): Promise<{ op: Partial<DeltaHeader>; payload: Uint8Array; ino: number } | MutateResult> {
     const tenant = this.tenant;
     switch (req.op) {
       case 'create': {
@@ -92,7 +94,10 @@ export class NamespaceShard {
           if (c.exclusive || kind !== 'file' || existing.kind !== 'file') {
             throw new KisekiError('KISEKI_E_EXIST', 'an entry with that name exists');
           }
-          return { seq: this.view.watermark(this.shard), attr: toAttr(existing.ino, this.#inode(existing.ino)) };
+          return {
+            seq: this.view.watermark(this.shard),
+            attr: toAttr(existing.ino, this.#inode(existing.ino)),
+          };
         }
         void parent;
         const ino = this.view.nextIno(tenant);
@@ -109,8 +114,10 @@ export class NamespaceShard {
         const e = this.view.lookup(tenant, r.parent, r.nameToken.toString('hex'));
         if (!e) throw new KisekiError('KISEKI_E_NOENT', 'no such entry');
         if (r.dir) {
-          if (e.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', 'rmdir of something that is not a directory');
-          if (this.#inode(e.ino).entries > 0) throw new KisekiError('KISEKI_E_NOTEMPTY', 'directory not empty');
+          if (e.kind !== 'dir')
+            throw new KisekiError('KISEKI_E_NOTDIR', 'rmdir of something that is not a directory');
+          if (this.#inode(e.ino).entries > 0)
+            throw new KisekiError('KISEKI_E_NOTEMPTY', 'directory not empty');
         } else if (e.kind === 'dir') {
           throw new KisekiError('KISEKI_E_ISDIR', 'unlink of a directory: use rmdir');
         }
@@ -132,9 +139,12 @@ export class NamespaceShard {
             return { seq: this.view.watermark(this.shard), attr: toAttr(src.ino, this.#inode(src.ino)) };
           }
           if (r.noreplace) throw new KisekiError('KISEKI_E_EXIST', 'rename target exists');
-          if (src.kind === 'dir' && dst.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', 'cannot replace a non-directory with a directory');
-          if (src.kind !== 'dir' && dst.kind === 'dir') throw new KisekiError('KISEKI_E_ISDIR', 'cannot replace a directory with a non-directory');
-          if (dst.kind === 'dir' && this.#inode(dst.ino).entries > 0) throw new KisekiError('KISEKI_E_NOTEMPTY', 'rename target directory not empty');
+          if (src.kind === 'dir' && dst.kind !== 'dir')
+            throw new KisekiError('KISEKI_E_NOTDIR', 'cannot replace a non-directory with a directory');
+          if (src.kind !== 'dir' && dst.kind === 'dir')
+            throw new KisekiError('KISEKI_E_ISDIR', 'cannot replace a directory with a non-directory');
+          if (dst.kind === 'dir' && this.#inode(dst.ino).entries > 0)
+            throw new KisekiError('KISEKI_E_NOTEMPTY', 'rename target directory not empty');
         }
         if (src.kind === 'dir') {
           // A directory can't move into its own subtree.
@@ -159,25 +169,34 @@ export class NamespaceShard {
         const w = req.write!;
         const rec = this.#inode(w.ino);
         if (rec.kind === 'dir') throw new KisekiError('KISEKI_E_ISDIR', 'write to a directory');
-        if (rec.kind !== 'file') throw new KisekiError('KISEKI_E_INVAL', 'write to something that is not a regular file');
-        if (w.blockSize !== rec.blockSize) throw new KisekiError('KISEKI_E_INVAL', `block size is ${rec.blockSize}`);
+        if (rec.kind !== 'file')
+          throw new KisekiError('KISEKI_E_INVAL', 'write to something that is not a regular file');
+        if (w.blockSize !== rec.blockSize)
+          throw new KisekiError('KISEKI_E_INVAL', `block size is ${rec.blockSize}`);
         if (!Number.isSafeInteger(w.size) || w.size < 0 || w.size > FILE_BYTES_MAX) {
           throw new KisekiError('KISEKI_E_TOOBIG', 'file size out of range');
         }
-        if (w.blocks.length > BLOCKS_PER_WRITE_MAX) throw new KisekiError('KISEKI_E_TOOBIG', 'too many blocks in one write');
+        if (w.blocks.length > BLOCKS_PER_WRITE_MAX)
+          throw new KisekiError('KISEKI_E_TOOBIG', 'too many blocks in one write');
         const nblocks = Math.ceil(w.size / rec.blockSize);
         const ids: string[] = [];
         const seen = new Set<number>();
         for (const b of w.blocks) {
-          if (b.index >= nblocks || seen.has(b.index)) throw new KisekiError('KISEKI_E_INVAL', 'block outside the file or repeated');
+          if (b.index >= nblocks || seen.has(b.index))
+            throw new KisekiError('KISEKI_E_INVAL', 'block outside the file or repeated');
           seen.add(b.index);
-          if (b.chunkId.length !== 0 && b.chunkId.length !== 32) throw new KisekiError('KISEKI_E_INVAL', 'chunk id must be 32 bytes');
-          if (b.len > rec.blockSize) throw new KisekiError('KISEKI_E_INVAL', 'block longer than the block size');
+          if (b.chunkId.length !== 0 && b.chunkId.length !== 32)
+            throw new KisekiError('KISEKI_E_INVAL', 'chunk id must be 32 bytes');
+          if (b.len > rec.blockSize)
+            throw new KisekiError('KISEKI_E_INVAL', 'block longer than the block size');
           if (b.chunkId.length) ids.push(b.chunkId.toString('hex'));
         }
         const missing = ids.length ? await this.chunks.missing(this.tenant, ids) : [];
         if (missing.length) {
-          throw new KisekiError('KISEKI_E_INVAL', `${missing.length} referenced chunk(s) are not durable yet (I-L5)`);
+          throw new KisekiError(
+            'KISEKI_E_INVAL',
+            `${missing.length} referenced chunk(s) are not durable yet (I-L5)`,
+          );
         }
         return { op: { write: w }, payload: Buffer.alloc(0), ino: w.ino };
       }

@@ -36,9 +36,15 @@ export class TenantRegistry {
   }
 
   /** Creates a tenant; returns its credential (shown once). */
-  async create(name: string, dedup: DedupMode = 'tenant'): Promise<{ record: TenantRecord; credential: string }> {
+  async create(
+    name: string,
+    dedup: DedupMode = 'tenant',
+  ): Promise<{ record: TenantRecord; credential: string }> {
     if (!isTenantId(name)) {
-      throw new KisekiError('KISEKI_E_INVAL', `invalid tenant name '${name}': use 1-63 characters of a-z, 0-9 and '-'`);
+      throw new KisekiError(
+        'KISEKI_E_INVAL',
+        `invalid tenant name '${name}': use 1-63 characters of a-z, 0-9 and '-'`,
+      );
     }
     if (this.get(name)) throw new KisekiError('KISEKI_E_EXIST', `tenant ${name} exists`);
     if (this.list().length >= TENANTS_MAX) throw new KisekiError('KISEKI_E_QUOTA', 'too many tenants');

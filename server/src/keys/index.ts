@@ -1,4 +1,9 @@
-export { KeyManager, type KeyManagerOptions, type TenantKeySet, TENANT_KEY_CACHE_TTL_MS_DEFAULT } from './manager.ts';
+export {
+  KeyManager,
+  type KeyManagerOptions,
+  type TenantKeySet,
+  TENANT_KEY_CACHE_TTL_MS_DEFAULT,
+} from './manager.ts';
 export { InternalKms } from './providers/internal.ts';
 export type { TenantKmsProvider, WrapContext } from './providers/provider.ts';
 export { writeFileDurable } from './secret-file.ts';

@@ -102,7 +102,9 @@ export class KeyManager {
     for (const f of files) {
       const epoch = Number(/\d+/.exec(f)![0]);
       const wrapped = await readFile(join(this.#tenantDir(tenant), f));
-      const tenantKey = Buffer.from(await provider.unwrap(wrapped, { tenant, epoch, purpose: 'tenant-data-key' }));
+      const tenantKey = Buffer.from(
+        await provider.unwrap(wrapped, { tenant, epoch, purpose: 'tenant-data-key' }),
+      );
       epochs.push({ epoch, tenantKey, systemPart: this.#systemPart(tenant, epoch) });
     }
     if (epochs.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${tenant} has no keys`);
@@ -118,7 +120,8 @@ export class KeyManager {
   /** The system share of a tenant's chunk DEKs for one epoch: tenant-specific, so one tenant's
    * share says nothing about another's. */
   #systemPart(tenant: string, epoch: number): Buffer {
-    const kek = this.#systemKeks.get(Math.min(epoch, this.systemEpoch)) ?? this.#systemKeks.get(this.systemEpoch)!;
+    const kek =
+      this.#systemKeks.get(Math.min(epoch, this.systemEpoch)) ?? this.#systemKeks.get(this.systemEpoch)!;
     return Buffer.from(hkdfSync('sha256', kek, Buffer.from(tenant), `kiseki/v1/system-part/${epoch}`, 32));
   }
 

@@ -22,7 +22,9 @@ export class SessionAuthority {
 
   issue(tenant: string): { token: string; expiresAtMs: number } {
     const expiresAtMs = this.clock() + this.ttlMs;
-    const body = Buffer.from(JSON.stringify({ t: tenant, e: expiresAtMs, n: randomBytes(8).toString('hex') })).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({ t: tenant, e: expiresAtMs, n: randomBytes(8).toString('hex') }),
+    ).toString('base64url');
     return { token: `v1.${body}.${this.#mac(body)}`, expiresAtMs };
   }
 
@@ -30,7 +32,8 @@ export class SessionAuthority {
   verify(header: string | undefined): Session {
     const token = header?.startsWith('Bearer ') ? header.slice(7) : header;
     const parts = token?.split('.');
-    if (!parts || parts.length !== 3 || parts[0] !== 'v1') throw new KisekiError('KISEKI_E_AUTH', 'missing or malformed session token');
+    if (!parts || parts.length !== 3 || parts[0] !== 'v1')
+      throw new KisekiError('KISEKI_E_AUTH', 'missing or malformed session token');
     const want = Buffer.from(this.#mac(parts[1]!));
     const got = Buffer.from(parts[2]!);
     if (want.length !== got.length || !timingSafeEqual(want, got)) {
@@ -51,6 +54,9 @@ export function checkAdminToken(expected: string, header: string | undefined): v
   const a = Buffer.from(expected);
   const b = Buffer.from(token);
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw new KisekiError('KISEKI_E_AUTH', 'admin token required: the kiseki CLI reads it from <home>/admin.token');
+    throw new KisekiError(
+      'KISEKI_E_AUTH',
+      'admin token required: the kiseki CLI reads it from <home>/admin.token',
+    );
   }
 }

@@ -46,8 +46,10 @@ function check(c: NodeConfig): NodeConfig {
     throw new KisekiError('KISEKI_E_INVAL', `config: ${what}`);
   };
   if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) bad(`port ${c.port} is not a TCP port`);
-  if (!Number.isInteger(c.chunkPort) || c.chunkPort < 0 || c.chunkPort > 65535) bad('chunkPort is not a TCP port');
-  if (!Number.isSafeInteger(c.deviceSizeBytes) || c.deviceSizeBytes < 16 * 1024 * 1024) bad('deviceSizeBytes must be at least 16 MiB');
+  if (!Number.isInteger(c.chunkPort) || c.chunkPort < 0 || c.chunkPort > 65535)
+    bad('chunkPort is not a TCP port');
+  if (!Number.isSafeInteger(c.deviceSizeBytes) || c.deviceSizeBytes < 16 * 1024 * 1024)
+    bad('deviceSizeBytes must be at least 16 MiB');
   const bs = c.blockSizeBytes;
   if (!Number.isInteger(bs) || bs < 4096 || bs > 16 * 1024 * 1024 || (bs & (bs - 1)) !== 0) {
     bad('blockSizeBytes must be a power of two between 4 KiB and 16 MiB');
@@ -66,15 +68,23 @@ export function loadConfig(home: string, overrides: Partial<NodeConfig> = {}): N
     try {
       fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new KisekiError('KISEKI_E_INVAL', `config: ${file} is not valid JSON (${(err as Error).message})`);
+      throw new KisekiError(
+        'KISEKI_E_INVAL',
+        `config: ${file} is not valid JSON (${(err as Error).message})`,
+      );
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new KisekiError('KISEKI_E_INVAL', `config: ${file} must hold a JSON object`);
     }
     for (const [k, v] of Object.entries(fromFile)) {
-      if (SECRET_LIKE.test(k)) throw new KisekiError('KISEKI_E_INVAL', `config: '${k}' looks like a secret; keys never go in config files`);
+      if (SECRET_LIKE.test(k))
+        throw new KisekiError(
+          'KISEKI_E_INVAL',
+          `config: '${k}' looks like a secret; keys never go in config files`,
+        );
       if (!KEYS.has(k)) throw new KisekiError('KISEKI_E_INVAL', `config: unknown setting '${k}'`);
-      if (typeof v !== typeof (DEFAULTS as Record<string, unknown>)[k]) throw new KisekiError('KISEKI_E_INVAL', `config: '${k}' has the wrong type`);
+      if (typeof v !== typeof (DEFAULTS as Record<string, unknown>)[k])
+        throw new KisekiError('KISEKI_E_INVAL', `config: '${k}' has the wrong type`);
     }
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));

@@ -9,7 +9,12 @@ import type { NodeState } from './state.ts';
 
 export const GC_CHUNKS_PER_PASS_MAX = 10_000;
 
-export async function runGc(state: NodeState, graceMs: number, log: Logger, now = Date.now()): Promise<number> {
+export async function runGc(
+  state: NodeState,
+  graceMs: number,
+  log: Logger,
+  now = Date.now(),
+): Promise<number> {
   let freed = 0;
   for (const t of state.shards()) {
     await t.namespace.exclusive(async () => {

@@ -22,7 +22,10 @@ export function lockHome(home: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(path, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new KisekiError('KISEKI_E_BUSY', `another kiseki-server (pid ${pid}) is using ${home}; stop it first`);
+        throw new KisekiError(
+          'KISEKI_E_BUSY',
+          `another kiseki-server (pid ${pid}) is using ${home}; stop it first`,
+        );
       }
       rmSync(path, { force: true }); // stale: its process is gone
     }

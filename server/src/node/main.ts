@@ -63,7 +63,10 @@ async function main(): Promise<void> {
   log.info({ home: cfg.home, grpcPort: node.grpcPort, chunkPort: node.chunkPort }, 'serving');
   // Where local tools (kiseki, mount.kiseki) find this node; removed on a clean stop.
   const endpoint = join(cfg.home, 'server.json');
-  writeFileSync(endpoint, `${JSON.stringify({ pid: process.pid, host: cfg.host, grpcPort: node.grpcPort, chunkPort: node.chunkPort })}\n`);
+  writeFileSync(
+    endpoint,
+    `${JSON.stringify({ pid: process.pid, host: cfg.host, grpcPort: node.grpcPort, chunkPort: node.chunkPort })}\n`,
+  );
   process.stdout.write(`kiseki-server: listening grpc=${node.grpcPort} chunks=${node.chunkPort}\n`);
   let stopping = false;
   const stop = (sig: string) => {
@@ -84,7 +87,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  const msg = err instanceof KisekiError ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+  const msg =
+    err instanceof KisekiError ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
   process.stderr.write(`kiseki-server: ${msg}\n`);
   process.exit(err instanceof KisekiError ? 2 : 1);
 });

@@ -3,7 +3,7 @@
  * transport on the next port, the view, the chunk store, the key manager and the control plane.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { type Server as HttpServer, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -56,17 +56,27 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     const tls = ensureTls(cfg.home);
 
     const kms = new InternalKms(join(cfg.home, 'kms'));
-    const keys = await KeyManager.open({ dir: join(cfg.home, 'keys'), provider: () => kms, cacheTtlMs: cfg.keyCacheTtlMs });
+    const keys = await KeyManager.open({
+      dir: join(cfg.home, 'keys'),
+      provider: () => kms,
+      cacheTtlMs: cfg.keyCacheTtlMs,
+    });
     closers.push(() => keys.close());
 
     const tenants = TenantRegistry.open(join(cfg.home, 'control'));
     closers.push(() => tenants.close());
 
     mkdirSync(join(cfg.home, 'devices'), { recursive: true, mode: 0o700 });
+    const devicePath = join(cfg.home, 'devices', 'dev0.img');
+    // The configured size applies when the device is made; afterwards the device says.
+    const deviceSizeBytes = existsSync(devicePath) ? statSync(devicePath).size : cfg.deviceSizeBytes;
+    if (deviceSizeBytes !== cfg.deviceSizeBytes) {
+      log.info({ deviceSizeBytes, configured: cfg.deviceSizeBytes }, 'using the existing device size');
+    }
     const chunks = await ChunkStore.open({
       dir: join(cfg.home, 'chunks'),
-      devicePath: join(cfg.home, 'devices', 'dev0.img'),
-      deviceSizeBytes: cfg.deviceSizeBytes,
+      devicePath,
+      deviceSizeBytes,
       criticalRatio: cfg.criticalRatio,
     });
     closers.push(() => chunks.close());
@@ -74,14 +84,24 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     const view = ViewStore.open({ dir: join(cfg.home, 'view'), blockSize: cfg.blockSizeBytes });
     closers.push(() => view.close());
 
-    const state = new NodeState(nodeId.slice(0, 12), cfg.home, view, chunks, (shard, dir) => openSingleReplicaLog(shard, dir, log), log);
+    const state = new NodeState(
+      nodeId.slice(0, 12),
+      cfg.home,
+      view,
+      chunks,
+      (shard, dir) => openSingleReplicaLog(shard, dir, log),
+      log,
+    );
     closers.push(() => state.close());
 
     if (tenants.list().length === 0) {
       const { credential } = await tenants.create(DEFAULT_TENANT);
       await keys.createTenant(DEFAULT_TENANT);
       mkdirSync(join(cfg.home, 'tenants'), { recursive: true, mode: 0o700 });
-      await writeFileDurable(join(cfg.home, 'tenants', `${DEFAULT_TENANT}.credential`), Buffer.from(`${credential}\n`));
+      await writeFileDurable(
+        join(cfg.home, 'tenants', `${DEFAULT_TENANT}.credential`),
+        Buffer.from(`${credential}\n`),
+      );
       log.info({ tenant: DEFAULT_TENANT }, 'created the default tenant');
     }
     for (const rec of tenants.list()) {
@@ -106,7 +126,11 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     const http: HttpServer = createServer({ keepAliveTimeout: 60_000 }, handler);
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE' ? new KisekiError('KISEKI_E_BUSY', `chunk port ${cfg.chunkPort} is in use`) : err),
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new KisekiError('KISEKI_E_BUSY', `chunk port ${cfg.chunkPort} is in use`)
+            : err,
+        ),
       );
       http.listen(cfg.chunkPort, cfg.host, () => resolve());
     });
@@ -131,10 +155,18 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       startedAtMs,
       version: VERSION,
     });
-    const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false);
+    const creds = grpc.ServerCredentials.createSsl(
+      null,
+      [{ private_key: tls.key, cert_chain: tls.cert }],
+      false,
+    );
     const grpcPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${cfg.host}:${cfg.port}`, creds, (err, port) =>
-        err ? reject(new KisekiError('KISEKI_E_BUSY', `cannot listen on ${cfg.host}:${cfg.port}: ${err.message}`)) : resolve(port),
+        err
+          ? reject(
+              new KisekiError('KISEKI_E_BUSY', `cannot listen on ${cfg.host}:${cfg.port}: ${err.message}`),
+            )
+          : resolve(port),
       ),
     );
     closers.push(
@@ -151,9 +183,12 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
         }),
     );
 
-    const gcTimer = setInterval(() => {
-      runGc(state, cfg.gcGraceMs, log).catch((err) => log.error({ err }, 'chunk GC failed'));
-    }, Math.max(1000, Math.min(cfg.gcGraceMs, 60_000)));
+    const gcTimer = setInterval(
+      () => {
+        runGc(state, cfg.gcGraceMs, log).catch((err) => log.error({ err }, 'chunk GC failed'));
+      },
+      Math.max(1000, Math.min(cfg.gcGraceMs, 60_000)),
+    );
     gcTimer.unref();
     closers.push(() => clearInterval(gcTimer));
 

@@ -29,9 +29,14 @@ export class Pins {
     this.#timer.unref();
   }
 
-  pin(tenant: string, ttlMs: number, watermark: number): { pin: number; watermark: number; expiresAtMs: number } {
+  pin(
+    tenant: string,
+    ttlMs: number,
+    watermark: number,
+  ): { pin: number; watermark: number; expiresAtMs: number } {
     this.sweep();
-    if (this.#pins.size >= PINS_MAX) throw new KisekiError('KISEKI_E_BUSY', `too many open pins (${PINS_MAX}); unpin or wait`);
+    if (this.#pins.size >= PINS_MAX)
+      throw new KisekiError('KISEKI_E_BUSY', `too many open pins (${PINS_MAX}); unpin or wait`);
     const ttl = Math.min(ttlMs || PIN_TTL_MS_DEFAULT, PIN_TTL_MS_MAX);
     const id = this.#next++;
     const expiresAtMs = this.clock() + ttl;

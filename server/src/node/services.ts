@@ -103,40 +103,63 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
   });
 
   server.addService(v1.View.service, {
-    Lookup: unary(log, 'View.Lookup', async (req: { parent: number; nameToken: Buffer; read: ReadOptions__Output | null }, call) => {
-      const t = session(call);
-      const ctx = await readCtx(t, req.read);
-      const parent = state.view.getInode(t.tenant, req.parent, ctx);
-      if (!parent) throw new KisekiError('KISEKI_E_NOENT', `no inode ${req.parent}`);
-      if (parent.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', 'lookup in something that is not a directory');
-      const e = state.view.lookup(t.tenant, req.parent, req.nameToken.toString('hex'), ctx);
-      if (!e) throw new KisekiError('KISEKI_E_NOENT', 'no such entry');
-      return { attr: attrOf(t, e.ino, ctx) };
-    }),
-    GetAttr: unary(log, 'View.GetAttr', async (req: { ino: number; read: ReadOptions__Output | null }, call) => {
-      const t = session(call);
-      return attrOf(t, req.ino, await readCtx(t, req.read));
-    }),
+    Lookup: unary(
+      log,
+      'View.Lookup',
+      async (req: { parent: number; nameToken: Buffer; read: ReadOptions__Output | null }, call) => {
+        const t = session(call);
+        const ctx = await readCtx(t, req.read);
+        const parent = state.view.getInode(t.tenant, req.parent, ctx);
+        if (!parent) throw new KisekiError('KISEKI_E_NOENT', `no inode ${req.parent}`);
+        if (parent.kind !== 'dir')
+          throw new KisekiError('KISEKI_E_NOTDIR', 'lookup in something that is not a directory');
+        const e = state.view.lookup(t.tenant, req.parent, req.nameToken.toString('hex'), ctx);
+        if (!e) throw new KisekiError('KISEKI_E_NOENT', 'no such entry');
+        return { attr: attrOf(t, e.ino, ctx) };
+      },
+    ),
+    GetAttr: unary(
+      log,
+      'View.GetAttr',
+      async (req: { ino: number; read: ReadOptions__Output | null }, call) => {
+        const t = session(call);
+        return attrOf(t, req.ino, await readCtx(t, req.read));
+      },
+    ),
     ReadDir: unary(
       log,
       'View.ReadDir',
-      async (req: { ino: number; afterToken: Buffer; limit: number; read: ReadOptions__Output | null }, call) => {
+      async (
+        req: { ino: number; afterToken: Buffer; limit: number; read: ReadOptions__Output | null },
+        call,
+      ) => {
         const t = session(call);
         const ctx = await readCtx(t, req.read);
         const dir = state.view.getInode(t.tenant, req.ino, ctx);
         if (!dir) throw new KisekiError('KISEKI_E_NOENT', `no inode ${req.ino}`);
-        if (dir.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', 'readdir of something that is not a directory');
+        if (dir.kind !== 'dir')
+          throw new KisekiError('KISEKI_E_NOTDIR', 'readdir of something that is not a directory');
         const limit = Math.min(req.limit || READDIR_LIMIT_MAX, READDIR_LIMIT_MAX);
         const entries = [];
         let more = false;
-        for (const { tokenHex, entry } of state.view.readdir(t.tenant, req.ino, req.afterToken.toString('hex'), limit, ctx)) {
+        for (const { tokenHex, entry } of state.view.readdir(
+          t.tenant,
+          req.ino,
+          req.afterToken.toString('hex'),
+          limit,
+          ctx,
+        )) {
           if (entries.length === limit) {
             more = true;
             break;
           }
           const rec = state.view.getInode(t.tenant, entry.ino, ctx);
           if (!rec) continue;
-          entries.push({ nameToken: Buffer.from(tokenHex, 'hex'), payload: Buffer.from(entry.payload), attr: toAttr(entry.ino, rec) });
+          entries.push({
+            nameToken: Buffer.from(tokenHex, 'hex'),
+            payload: Buffer.from(entry.payload),
+            attr: toAttr(entry.ino, rec),
+          });
         }
         return { entries, more };
       },
@@ -144,7 +167,10 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
     GetBlocks: unary(
       log,
       'View.GetBlocks',
-      async (req: { ino: number; fromIndex: number; toIndex: number; read: ReadOptions__Output | null }, call) => {
+      async (
+        req: { ino: number; fromIndex: number; toIndex: number; read: ReadOptions__Output | null },
+        call,
+      ) => {
         const t = session(call);
         const ctx = await readCtx(t, req.read);
         const attr = attrOf(t, req.ino, ctx);
@@ -181,7 +207,8 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
     Put: unary(log, 'Chunk.Put', async (req: { chunkId: Buffer; envelope: Buffer }, call) => {
       const t = session(call);
       const h = parseChunkEnvelope(req.envelope);
-      if (!Buffer.from(h.chunkId).equals(req.chunkId)) throw new KisekiError('KISEKI_E_INVAL', 'envelope is for another chunk id');
+      if (!Buffer.from(h.chunkId).equals(req.chunkId))
+        throw new KisekiError('KISEKI_E_INVAL', 'envelope is for another chunk id');
       const r = await state.chunks.put(t.tenant as never, chunkIdHex(req.chunkId), req.envelope);
       return { created: r.created };
     }),
@@ -191,7 +218,8 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
     }),
     Has: unary(log, 'Chunk.Has', async (req: { chunkIds: Buffer[] }, call) => {
       const t = session(call);
-      if (req.chunkIds.length > CHUNK_HAS_BATCH_MAX) throw new KisekiError('KISEKI_E_TOOBIG', 'too many ids in one call');
+      if (req.chunkIds.length > CHUNK_HAS_BATCH_MAX)
+        throw new KisekiError('KISEKI_E_TOOBIG', 'too many ids in one call');
       const present = [];
       for (const id of req.chunkIds) present.push(await state.chunks.has(t.tenant as never, chunkIdHex(id)));
       return { present };
@@ -211,18 +239,29 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
 
   server.addService(v1.Log.service, {
     Append: unary(log, 'Log.Append', () => {
-      throw new KisekiError('KISEKI_E_UNSUPPORTED', 'raw appends are cluster-internal; tenants use Composition.Mutate');
+      throw new KisekiError(
+        'KISEKI_E_UNSUPPORTED',
+        'raw appends are cluster-internal; tenants use Composition.Mutate',
+      );
     }),
-    ReadRange: unary(log, 'Log.ReadRange', async (req: { shard: string; from: number; to: number; maxBytes: number }, call) => {
-      admin(call);
-      const t = state.shardById(req.shard);
-      const committed = t.log.committedSeq();
-      const from = Math.max(1, req.from);
-      const to = Math.min(req.to || committed, committed);
-      if (from > to) return { entries: [], committed };
-      const entries = await t.log.read(from as never, to as never, Math.min(req.maxBytes || 4 << 20, 16 << 20));
-      return { entries: entries.map((e) => ({ seq: e.seq, delta: Buffer.from(e.payload) })), committed };
-    }),
+    ReadRange: unary(
+      log,
+      'Log.ReadRange',
+      async (req: { shard: string; from: number; to: number; maxBytes: number }, call) => {
+        admin(call);
+        const t = state.shardById(req.shard);
+        const committed = t.log.committedSeq();
+        const from = Math.max(1, req.from);
+        const to = Math.min(req.to || committed, committed);
+        if (from > to) return { entries: [], committed };
+        const entries = await t.log.read(
+          from as never,
+          to as never,
+          Math.min(req.maxBytes || 4 << 20, 16 << 20),
+        );
+        return { entries: entries.map((e) => ({ seq: e.seq, delta: Buffer.from(e.payload) })), committed };
+      },
+    ),
     Watch: (call: grpc.ServerWritableStream<{ shard: string; from: number }, unknown>) => {
       try {
         admin(call);
@@ -231,7 +270,8 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
         call.on('cancelled', () => ac.abort());
         (async () => {
           for await (const e of t.log.watch(Math.max(1, call.request.from) as never, ac.signal)) {
-            if (!call.write({ seq: e.seq, delta: Buffer.from(e.payload) })) await new Promise((r) => call.once('drain', r));
+            if (!call.write({ seq: e.seq, delta: Buffer.from(e.payload) }))
+              await new Promise((r) => call.once('drain', r));
           }
           call.end();
         })().catch((err) => call.destroy(err as Error));
@@ -268,7 +308,12 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
         namespaces: d.tenants
           .list()
           .filter((t) => !req.tenant || t.name === req.tenant)
-          .map((t) => ({ tenant: t.name, name: 'default', shard: t.shard, inodes: state.view.countInodes(t.name) })),
+          .map((t) => ({
+            tenant: t.name,
+            name: 'default',
+            shard: t.shard,
+            inodes: state.view.countInodes(t.name),
+          })),
       };
     }),
     Status: unary(log, 'Control.Status', (_req, call) => {

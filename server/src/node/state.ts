@@ -42,7 +42,11 @@ export class NodeState {
     this.view.ensureRoot(rec.name, this.view.blockSize, rec.createdAtMs);
     const materializer = new Materializer(rec.shard, log, this.view);
     const replayed = await materializer.catchUp();
-    if (replayed > 0) this.log.info({ shard: rec.shard, replayed, watermark: materializer.applied }, 'view caught up from the log');
+    if (replayed > 0)
+      this.log.info(
+        { shard: rec.shard, replayed, watermark: materializer.applied },
+        'view caught up from the log',
+      );
     if (materializer.applied > log.committedSeq()) {
       throw new KisekiError(
         'KISEKI_E_CORRUPT',

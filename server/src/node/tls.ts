@@ -23,7 +23,10 @@ function openssl(args: string[], cwd: string): void {
     if (e.code === 'ENOENT') {
       throw new KisekiError('KISEKI_E_UNAVAILABLE', 'openssl is not installed: apt-get install openssl');
     }
-    throw new KisekiError('KISEKI_E_INTERNAL', `openssl ${args[0]} failed: ${e.stderr?.toString().trim() ?? e.message}`);
+    throw new KisekiError(
+      'KISEKI_E_INTERNAL',
+      `openssl ${args[0]} failed: ${e.stderr?.toString().trim() ?? e.message}`,
+    );
   }
 }
 
@@ -33,13 +36,43 @@ export function ensureTls(home: string, hosts: readonly string[] = ['127.0.0.1',
   if (!existsSync(join(dir, 'node.crt'))) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=kiseki cluster CA'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=kiseki cluster CA',
+      ],
+      dir,
+    );
     openssl(['req', ...ec, '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=kiseki-node'], dir);
     const san = hosts.map((h) => (/^[\d.]+$/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
     writeFileSync(join(dir, 'san.ext'), `subjectAltName=${san}\n`);
     openssl(
-      ['x509', '-req', '-in', 'node.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-        '-out', 'node.crt.tmp', '-days', '825', '-extfile', 'san.ext'],
+      [
+        'x509',
+        '-req',
+        '-in',
+        'node.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'node.crt.tmp',
+        '-days',
+        '825',
+        '-extfile',
+        'san.ext',
+      ],
       dir,
     );
     rmSync(join(dir, 'node.csr'));

@@ -1,3 +1,11 @@
 export { Materializer } from './materializer.ts';
-export { type BlockRec, type DirentRec, type InodeRec, type Kind, kindFromWire, kindToWire, toAttr } from './records.ts';
+export {
+  type BlockRec,
+  type DirentRec,
+  type InodeRec,
+  type Kind,
+  kindFromWire,
+  kindToWire,
+  toAttr,
+} from './records.ts';
 export { ROOT, type ReadCtx, ViewStore } from './store.ts';

@@ -72,7 +72,12 @@ export class Materializer {
     if (this.applied >= seq) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new KisekiError('KISEKI_E_TIMEOUT', `view of ${this.shard} did not reach seq ${seq} in ${timeoutMs} ms`));
+        reject(
+          new KisekiError(
+            'KISEKI_E_TIMEOUT',
+            `view of ${this.shard} did not reach seq ${seq} in ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       const list = this.#waiters.get(seq) ?? [];
       list.push(() => {

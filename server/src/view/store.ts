@@ -78,8 +78,19 @@ export class ViewStore {
     if (this.#inodes.get([tenant, ROOT])) return;
     const epoch = { sec: Math.floor(createdAtMs / 1000), nsec: (createdAtMs % 1000) * 1e6 };
     this.#inodes.putSync([tenant, ROOT], {
-      kind: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, atime: epoch, mtime: epoch, ctime: epoch,
-      nlink: 2, version: 0, parent: ROOT, entries: 0, blockSize,
+      kind: 'dir',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      atime: epoch,
+      mtime: epoch,
+      ctime: epoch,
+      nlink: 2,
+      version: 0,
+      parent: ROOT,
+      entries: 0,
+      blockSize,
     });
   }
 
@@ -95,15 +106,30 @@ export class ViewStore {
 
   *readdir(tenant: string, parent: number, afterTokenHex: string, limit: number, ctx: ReadCtx = {}) {
     const start: [string, number, string] = [tenant, parent, afterTokenHex];
-    for (const { key, value } of this.#dirents.getRange({ start, end: [tenant, parent + 1, ''], limit: limit + 1, ...ctx })) {
+    for (const { key, value } of this.#dirents.getRange({
+      start,
+      end: [tenant, parent + 1, ''],
+      limit: limit + 1,
+      ...ctx,
+    })) {
       if (key[2] === afterTokenHex) continue;
       yield { tokenHex: key[2], entry: value };
     }
   }
 
-  blocks(tenant: string, ino: number, from: number, to: number, ctx: ReadCtx = {}): Array<{ index: number } & BlockRec> {
+  blocks(
+    tenant: string,
+    ino: number,
+    from: number,
+    to: number,
+    ctx: ReadCtx = {},
+  ): Array<{ index: number } & BlockRec> {
     const out: Array<{ index: number } & BlockRec> = [];
-    for (const { key, value } of this.#blocks.getRange({ start: [tenant, ino, from], end: [tenant, ino, to + 1], ...ctx })) {
+    for (const { key, value } of this.#blocks.getRange({
+      start: [tenant, ino, from],
+      end: [tenant, ino, to + 1],
+      ...ctx,
+    })) {
       out.push({ index: key[2], ...value });
     }
     return out;
@@ -115,7 +141,8 @@ export class ViewStore {
 
   /** Every chunk with at least one reference, for GC and audits. */
   *referencedChunks(): Generator<{ tenant: string; chunk: string; refs: number }> {
-    for (const { key, value } of this.#chunkrefs.getRange({})) yield { tenant: key[0], chunk: key[1], refs: value };
+    for (const { key, value } of this.#chunkrefs.getRange({}))
+      yield { tenant: key[0], chunk: key[1], refs: value };
   }
 
   countInodes(tenant: string): number {
@@ -155,9 +182,19 @@ export class ViewStore {
         invariant(!this.#dirents.get([tenant, op.parent, token]), 'create target entry is free');
         invariant(!this.#inodes.get([tenant, op.ino]), 'created inode number is unused');
         this.#inodes.putSync([tenant, op.ino], {
-          kind, mode: op.mode & MODE_MASK, uid: op.uid, gid: op.gid, size: 0,
-          atime: now, mtime: now, ctime: now, nlink: kind === 'dir' ? 2 : 1, version: seq,
-          parent: op.parent, entries: 0, blockSize: parent.blockSize,
+          kind,
+          mode: op.mode & MODE_MASK,
+          uid: op.uid,
+          gid: op.gid,
+          size: 0,
+          atime: now,
+          mtime: now,
+          ctime: now,
+          nlink: kind === 'dir' ? 2 : 1,
+          version: seq,
+          parent: op.parent,
+          entries: 0,
+          blockSize: parent.blockSize,
           ...(kind === 'symlink' ? { payload: this.#payload } : {}),
         });
         this.#dirents.putSync([tenant, op.parent, token], { ino: op.ino, kind, payload: this.#payload });
@@ -193,7 +230,11 @@ export class ViewStore {
           this.#touchDir(tenant, op.dstParent, dst0, seq, now, -1, replaced.kind === 'dir' ? -1 : 0);
           this.#dropLink(tenant, replaced.ino, seq, now);
         }
-        this.#dirents.putSync([tenant, op.dstParent, dstTok], { ino: op.ino, kind: entry.kind, payload: this.#payload });
+        this.#dirents.putSync([tenant, op.dstParent, dstTok], {
+          ino: op.ino,
+          kind: entry.kind,
+          payload: this.#payload,
+        });
         const dst = this.#mustInode(tenant, op.dstParent, 'rename target dir');
         this.#touchDir(tenant, op.dstParent, dst, seq, now, 1, isDir ? 1 : 0);
         const moved = this.#mustInode(tenant, op.ino, 'renamed inode');
@@ -245,7 +286,13 @@ export class ViewStore {
             this.#chunkrefs.putSync([tenant, chunk], this.chunkRefs(tenant, chunk) + 1);
           }
         }
-        this.#inodes.putSync([tenant, op.ino], { ...r, size: op.size, mtime: t(op.mtime, now), ctime: now, version: seq });
+        this.#inodes.putSync([tenant, op.ino], {
+          ...r,
+          size: op.size,
+          mtime: t(op.mtime, now),
+          ctime: now,
+          version: seq,
+        });
         return;
       }
       default:
@@ -272,11 +319,24 @@ export class ViewStore {
     return r;
   }
 
-  #touchDir(tenant: string, ino: number, r: InodeRec, seq: number, now: Time, dEntries: number, dLinks: number): void {
+  #touchDir(
+    tenant: string,
+    ino: number,
+    r: InodeRec,
+    seq: number,
+    now: Time,
+    dEntries: number,
+    dLinks: number,
+  ): void {
     invariant(r.kind === 'dir', 'entries live in directories');
     invariant(r.entries + dEntries >= 0, 'directory entry count stays non-negative');
     this.#inodes.putSync([tenant, ino], {
-      ...r, entries: r.entries + dEntries, nlink: r.nlink + dLinks, mtime: now, ctime: now, version: seq,
+      ...r,
+      entries: r.entries + dEntries,
+      nlink: r.nlink + dLinks,
+      mtime: now,
+      ctime: now,
+      version: seq,
     });
   }
 

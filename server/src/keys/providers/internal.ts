@@ -37,7 +37,10 @@ export class InternalKms implements TenantKmsProvider {
       return k;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new KisekiError('KISEKI_E_SHREDDED', `tenant ${tenant} has no KEK: it was shredded or never created`);
+        throw new KisekiError(
+          'KISEKI_E_SHREDDED',
+          `tenant ${tenant} has no KEK: it was shredded or never created`,
+        );
       }
       throw err;
     }
@@ -66,7 +69,10 @@ export class InternalKms implements TenantKmsProvider {
       d.setAuthTag(w.subarray(52, 68));
       return Buffer.concat([d.update(w.subarray(20, 52)), d.final()]);
     } catch {
-      throw new KisekiError('KISEKI_E_CRYPTO', `wrapped key does not open for tenant ${ctx.tenant} epoch ${ctx.epoch}`);
+      throw new KisekiError(
+        'KISEKI_E_CRYPTO',
+        `wrapped key does not open for tenant ${ctx.tenant} epoch ${ctx.epoch}`,
+      );
     } finally {
       kek.fill(0);
     }

@@ -13,6 +13,7 @@ import type { PinRequest as _kiseki_v1_PinRequest, PinRequest__Output as _kiseki
 import type { PinResponse as _kiseki_v1_PinResponse, PinResponse__Output as _kiseki_v1_PinResponse__Output } from '../../kiseki/v1/PinResponse.ts';
 import type { ReadDirRequest as _kiseki_v1_ReadDirRequest, ReadDirRequest__Output as _kiseki_v1_ReadDirRequest__Output } from '../../kiseki/v1/ReadDirRequest.ts';
 import type { ReadDirResponse as _kiseki_v1_ReadDirResponse, ReadDirResponse__Output as _kiseki_v1_ReadDirResponse__Output } from '../../kiseki/v1/ReadDirResponse.ts';
+import type { StatFsResponse as _kiseki_v1_StatFsResponse, StatFsResponse__Output as _kiseki_v1_StatFsResponse__Output } from '../../kiseki/v1/StatFsResponse.ts';
 import type { UnpinRequest as _kiseki_v1_UnpinRequest, UnpinRequest__Output as _kiseki_v1_UnpinRequest__Output } from '../../kiseki/v1/UnpinRequest.ts';
 
 export interface ViewClient extends grpc.Client {
@@ -61,6 +62,21 @@ export interface ViewClient extends grpc.Client {
   readDir(argument: _kiseki_v1_ReadDirRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_ReadDirResponse__Output>): grpc.ClientUnaryCall;
   readDir(argument: _kiseki_v1_ReadDirRequest, callback: grpc.requestCallback<_kiseki_v1_ReadDirResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Capacity as the tenant sees it (statfs).
+   */
+  StatFs(argument: _kiseki_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  StatFs(argument: _kiseki_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  StatFs(argument: _kiseki_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  StatFs(argument: _kiseki_v1_Empty, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Capacity as the tenant sees it (statfs).
+   */
+  statFs(argument: _kiseki_v1_Empty, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  statFs(argument: _kiseki_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  statFs(argument: _kiseki_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  statFs(argument: _kiseki_v1_Empty, callback: grpc.requestCallback<_kiseki_v1_StatFsResponse__Output>): grpc.ClientUnaryCall;
+  
   Unpin(argument: _kiseki_v1_UnpinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_Empty__Output>): grpc.ClientUnaryCall;
   Unpin(argument: _kiseki_v1_UnpinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_Empty__Output>): grpc.ClientUnaryCall;
   Unpin(argument: _kiseki_v1_UnpinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_Empty__Output>): grpc.ClientUnaryCall;
@@ -83,6 +99,11 @@ export interface ViewHandlers extends grpc.UntypedServiceImplementation {
   
   ReadDir: grpc.handleUnaryCall<_kiseki_v1_ReadDirRequest__Output, _kiseki_v1_ReadDirResponse>;
   
+  /**
+   * Capacity as the tenant sees it (statfs).
+   */
+  StatFs: grpc.handleUnaryCall<_kiseki_v1_Empty__Output, _kiseki_v1_StatFsResponse>;
+  
   Unpin: grpc.handleUnaryCall<_kiseki_v1_UnpinRequest__Output, _kiseki_v1_Empty>;
   
 }
@@ -93,5 +114,6 @@ export interface ViewDefinition extends grpc.ServiceDefinition {
   Lookup: MethodDefinition<_kiseki_v1_LookupRequest, _kiseki_v1_LookupResponse, _kiseki_v1_LookupRequest__Output, _kiseki_v1_LookupResponse__Output>
   Pin: MethodDefinition<_kiseki_v1_PinRequest, _kiseki_v1_PinResponse, _kiseki_v1_PinRequest__Output, _kiseki_v1_PinResponse__Output>
   ReadDir: MethodDefinition<_kiseki_v1_ReadDirRequest, _kiseki_v1_ReadDirResponse, _kiseki_v1_ReadDirRequest__Output, _kiseki_v1_ReadDirResponse__Output>
+  StatFs: MethodDefinition<_kiseki_v1_Empty, _kiseki_v1_StatFsResponse, _kiseki_v1_Empty__Output, _kiseki_v1_StatFsResponse__Output>
   Unpin: MethodDefinition<_kiseki_v1_UnpinRequest, _kiseki_v1_Empty, _kiseki_v1_UnpinRequest__Output, _kiseki_v1_Empty__Output>
 }

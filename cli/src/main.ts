@@ -1,0 +1,165 @@
+/** kiseki: the admin CLI. */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { KisekiError } from '@kiseki/proto';
+import { Command, InvalidArgumentError } from 'commander';
+import { Admin } from './admin.ts';
+import { caPath, credentialPath, defaultHome, defaultMount, serverAddress } from './home.ts';
+import { MOUNT_BIN, up } from './up.ts';
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function bytes(v: string): number {
+  const m = /^(\d+)([KMGT]i?B?)?$/i.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a size like 512M or 16G');
+  const unit = (m[2] ?? '').toUpperCase()[0];
+  const mult =
+    unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : unit === 'T' ? 1024 ** 4 : 1;
+  return Number(m[1]) * mult;
+}
+
+function fmtBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+const program = new Command()
+  .name('kiseki')
+  .description('Kiseki: distributed, encrypted storage for HPC and AI. Admin CLI.')
+  .option('--home <dir>', 'node home directory (data, keys, TLS)', defaultHome())
+  .option('--server <host:port>', 'kiseki-server gRPC address (default: from <home>/server.json)');
+
+const opts = () => program.opts<{ home: string; server?: string }>();
+
+program
+  .command('up')
+  .description('start a single-node Kiseki and mount it (foreground; Ctrl-C unmounts and stops)')
+  .option('--mount <dir>', 'mount point', defaultMount())
+  .option('--port <n>', 'gRPC port (chunk data uses port + 1)', int, 7420)
+  .option('--device-size <size>', 'file-backed device size on first start (e.g. 16G)', bytes)
+  .action(async (o: { mount: string; port: number; deviceSize?: number }) => {
+    const explicitMount =
+      program.args.includes('--mount') || process.argv.some((a) => a.startsWith('--mount'));
+    process.exitCode = await up({
+      home: opts().home,
+      mount: o.mount,
+      port: o.port,
+      deviceSizeBytes: o.deviceSize,
+      createMount: !explicitMount,
+    });
+  });
+
+program
+  .command('status')
+  .description('show the node: capacity, shards, tenants')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) => {
+    const admin = new Admin(opts().home, opts().server);
+    try {
+      const s = await admin.status();
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        [
+          `node      ${s.nodeId}  (kiseki ${s.version}, up ${Math.round(s.uptimeMs / 1000)} s)`,
+          `capacity  ${fmtBytes(s.usedBytes)} used of ${fmtBytes(s.capacityBytes)} in ${s.chunks} chunks`,
+          `tenants   ${s.tenants}`,
+          'shards:',
+          ...s.shards.map(
+            (sh) => `  ${sh.shard.padEnd(24)} committed ${sh.committed}  applied ${sh.applied}`,
+          ),
+        ].join('\n') + '\n',
+      );
+    } finally {
+      admin.close();
+    }
+  });
+
+const tenant = program.command('tenant').description('manage tenants');
+tenant
+  .command('create <name>')
+  .description('create a tenant; prints its workload credential once and saves it under <home>/tenants')
+  .option('--dedup <mode>', 'chunk dedup domain: tenant (HMAC ids) or global (SHA-256 ids)', 'tenant')
+  .action(async (name: string, o: { dedup: string }) => {
+    if (o.dedup !== 'tenant' && o.dedup !== 'global')
+      throw new KisekiError('KISEKI_E_INVAL', '--dedup is tenant or global');
+    const admin = new Admin(opts().home, opts().server);
+    try {
+      const r = await admin.createTenant(name, o.dedup);
+      const path = credentialPath(opts().home, r.name);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writeFileSync(path, `${r.credential}\n`, { mode: 0o600 });
+      process.stdout.write(`tenant ${r.name} created; credential saved to ${path}\n`);
+    } finally {
+      admin.close();
+    }
+  });
+tenant
+  .command('list')
+  .description('list tenants')
+  .action(async () => {
+    const admin = new Admin(opts().home, opts().server);
+    try {
+      const r = await admin.listTenants();
+      for (const t of r.tenants) {
+        process.stdout.write(
+          `${t.name.padEnd(24)} dedup=${t.dedup === 'DEDUP_POLICY_GLOBAL' ? 'global' : 'tenant'}  kms=${t.kmsProvider}  epoch=${t.keyEpoch}  created=${new Date(t.createdAtMs).toISOString()}\n`,
+        );
+      }
+    } finally {
+      admin.close();
+    }
+  });
+
+program
+  .command('mount <mountpoint>')
+  .description('mount a tenant namespace (foreground, like mount.kiseki)')
+  .option('--tenant <name>', 'tenant', 'default')
+  .action(async (mountpoint: string, o: { tenant: string }) => {
+    const home = opts().home;
+    const child = spawn(
+      MOUNT_BIN,
+      [
+        serverAddress(home, opts().server),
+        resolve(mountpoint),
+        '--tenant',
+        o.tenant,
+        '--ca',
+        caPath(home),
+        '--credential-file',
+        credentialPath(home, o.tenant),
+      ],
+      { stdio: 'inherit' },
+    );
+    const fwd = (s: NodeJS.Signals) => child.kill(s);
+    process.on('SIGINT', fwd);
+    process.on('SIGTERM', fwd);
+    process.exitCode = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)));
+  });
+
+program
+  .command('umount <mountpoint>')
+  .description('unmount a Kiseki mount')
+  .action((mountpoint: string) => {
+    const r = spawnSync('fusermount3', ['-u', resolve(mountpoint)], { encoding: 'utf8' });
+    if (r.error) throw new KisekiError('KISEKI_E_UNAVAILABLE', 'fusermount3 not found: install fuse3');
+    if (r.status !== 0) throw new KisekiError('KISEKI_E_INVAL', `unmount failed: ${r.stderr.trim()}`);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  const msg = err instanceof KisekiError ? err.message : ((err as Error).stack ?? String(err));
+  process.stderr.write(`kiseki: ${msg}\n`);
+  process.exitCode = err instanceof KisekiError ? 2 : 1;
+});
