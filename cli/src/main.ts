@@ -72,7 +72,7 @@ program
         return;
       }
       process.stdout.write(
-        [
+        `${[
           `node      ${s.nodeId}  (kiseki ${s.version}, up ${Math.round(s.uptimeMs / 1000)} s)`,
           `capacity  ${fmtBytes(s.usedBytes)} used of ${fmtBytes(s.capacityBytes)} in ${s.chunks} chunks`,
           `tenants   ${s.tenants}`,
@@ -80,7 +80,7 @@ program
           ...s.shards.map(
             (sh) => `  ${sh.shard.padEnd(24)} committed ${sh.committed}  applied ${sh.applied}`,
           ),
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
       );
     } finally {
       admin.close();

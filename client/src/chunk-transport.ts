@@ -3,7 +3,7 @@
  * not through gRPC: see docs/decisions/0004-chunk-transport.md for the measurements. Only
  * sealed envelopes travel here (I-K2).
  */
-import { KisekiError, isErrorCode } from '@kiseki/proto';
+import { isErrorCode, KisekiError } from '@kiseki/proto';
 import { Pool } from 'undici';
 
 export const CHUNK_CONNECTIONS_MAX = 8;

@@ -9,6 +9,7 @@ import {
   type Attr__Output,
   EntryPayloadCodec,
   type GetBlocksResponse__Output,
+  invariant,
   KisekiError,
   type LookupResponse__Output,
   type MutateRequest,
@@ -16,10 +17,9 @@ import {
   type ReadDirResponse__Output,
   type StatFsResponse__Output,
   type TenantKeys__Output,
-  invariant,
 } from '@kiseki/proto';
 import { ChunkTransport } from './chunk-transport.ts';
-import { Keyring, entryContext, openChunk, openPayload, sealChunk, sealPayload } from './crypto/index.ts';
+import { entryContext, Keyring, openChunk, openPayload, sealChunk, sealPayload } from './crypto/index.ts';
 import { type BlockEntry, FileData, type FileIo } from './file-data.ts';
 import { ByteLru } from './lru.ts';
 import { Rpc } from './rpc.ts';
@@ -27,10 +27,10 @@ import { Semaphore } from './semaphore.ts';
 import {
   type DirEntry,
   type FileKind,
-  type Stat,
-  type Timespec,
   msToTimespec,
+  type Stat,
   statFromAttr,
+  type Timespec,
   wireKind,
 } from './types.ts';
 
@@ -55,6 +55,8 @@ export interface ConnectOptions {
   /** Decrypted-block cache (L1, memory) bound. */
   readonly cacheBytes?: number;
   readonly connectTimeoutMs?: number;
+  /** Reach chunk servers at this base URL instead of the one the node advertises (NAT, proxies). */
+  readonly chunkUrl?: string;
 }
 
 export interface CreateOptions {
@@ -135,7 +137,7 @@ export class KisekiClient {
         async () => (await rpc.openSession(opts.tenant, credential, clientName)).sessionToken,
       );
       const transport = new ChunkTransport(
-        s.chunkUrl,
+        opts.chunkUrl ?? s.chunkUrl,
         opts.tenant,
         () => rpc.token,
         () => rpc.refreshSession(),

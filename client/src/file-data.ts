@@ -6,7 +6,7 @@
  * Durability contract: `flush()` returns after every dirty block is sealed, durable on the
  * chunk server, and the composition mutation naming them is committed in the log (I-L5, I-L2).
  */
-import { KisekiError, Mutex, invariant } from '@kiseki/proto';
+import { invariant, KisekiError, Mutex } from '@kiseki/proto';
 
 export const DIRTY_BYTES_PER_FILE_MAX = 64 * 1024 * 1024;
 export const READAHEAD_BLOCKS = 4;

@@ -10,12 +10,12 @@ import { type ConnectOptions, KisekiClient } from './client.ts';
 import { PathFs } from './paths.ts';
 
 export { type ConnectOptions, type CreateOptions, KisekiClient, type SetAttrOptions } from './client.ts';
+export { Keyring } from './crypto/index.ts';
 export { FileData } from './file-data.ts';
 export { PathFs, splitPath } from './paths.ts';
+export { Rpc } from './rpc.ts';
 export type { DirEntry, FileKind, Stat, Timespec } from './types.ts';
 export { msToTimespec } from './types.ts';
-export { Rpc } from './rpc.ts';
-export { Keyring } from './crypto/index.ts';
 
 export interface Kiseki {
   readonly client: KisekiClient;

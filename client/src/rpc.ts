@@ -7,11 +7,11 @@ import * as grpc from '@grpc/grpc-js';
 import {
   GRPC_MESSAGE_BYTES_MAX,
   GrpcStatus,
+  isErrorCode,
   KisekiError,
+  kisekiV1,
   type OpenSessionResponse__Output,
   type ProtoGrpcType,
-  isErrorCode,
-  kisekiV1,
 } from '@kiseki/proto';
 
 export const CALL_TIMEOUT_MS_DEFAULT = 30_000;

@@ -1,5 +1,5 @@
-import { KisekiError } from '@kiseki/proto';
 import { constants } from 'node:os';
+import { KisekiError } from '@kiseki/proto';
 
 /** The FUSE reply for a failure: a negative errno, one per error code (see proto/src/errors.ts). */
 export function fuseErrno(err: unknown): number {

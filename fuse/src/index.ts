@@ -1,3 +1,3 @@
-export { MAX_REQUEST_BYTES, type MountOptions, type Mounted, mount } from './mount.ts';
-export { makeOps, toFuseStat } from './ops.ts';
 export { fuseErrno } from './errno.ts';
+export { MAX_REQUEST_BYTES, type Mounted, type MountOptions, mount } from './mount.ts';
+export { makeOps, toFuseStat } from './ops.ts';

@@ -20,9 +20,10 @@ Options:
   --ca FILE                cluster CA certificate (default: HOME/tls/ca.crt)
   --credential-file FILE   tenant credential (default: HOME/tenants/TENANT.credential)
   --attr-timeout S         kernel attribute/entry cache seconds (default 1)
+  --chunk-url URL          reach chunk servers here instead of the advertised URL
   --debug                  libfuse debug output
   -o a=b,c                 the same options in mount(8) form: home, tenant, ca,
-                           credential_file, attr_timeout, debug; others are ignored
+                           credential_file, attr_timeout, chunk_url, debug; others are ignored
   -h, --help               this help
 Prints "mount.kiseki: mounted SERVER at MOUNTPOINT" when ready.`;
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       ca: { type: 'string' },
       'credential-file': { type: 'string' },
       'attr-timeout': { type: 'string' },
+      'chunk-url': { type: 'string' },
       debug: { type: 'boolean' },
       o: { type: 'string', short: 'o', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     ca: values.ca ?? o.get('ca') ?? join(home, 'tls', 'ca.crt'),
     credentialFile:
       values['credential-file'] ?? o.get('credential_file') ?? join(home, 'tenants', `${tenant}.credential`),
+    chunkUrl: values['chunk-url'] ?? o.get('chunk_url'),
     attrTimeoutS: Number(values['attr-timeout'] ?? o.get('attr_timeout') ?? 1),
     debug: values.debug ?? o.has('debug'),
     onError: (op, path, err) =>

@@ -4,7 +4,7 @@
  * See docs/decisions/0001-fuse-binding.md.
  */
 import { existsSync, statSync } from 'node:fs';
-import { type ConnectOptions, type Kiseki, connect } from '@kiseki/client';
+import { type ConnectOptions, connect, type Kiseki } from '@kiseki/client';
 import { KisekiError } from '@kiseki/proto';
 import Fuse from 'fuse-native';
 import { makeOps } from './ops.ts';

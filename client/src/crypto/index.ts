@@ -1,2 +1,2 @@
-export { Keyring, type DedupMode, type EpochMaterial } from './keyring.ts';
+export { type DedupMode, type EpochMaterial, Keyring } from './keyring.ts';
 export { entryContext, openChunk, openPayload, sealChunk, sealPayload } from './seal.ts';

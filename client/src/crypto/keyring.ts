@@ -5,7 +5,7 @@
  */
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { inspect } from 'node:util';
-import { KisekiError, invariant } from '@kiseki/proto';
+import { invariant, KisekiError } from '@kiseki/proto';
 
 export type DedupMode = 'tenant' | 'global';
 

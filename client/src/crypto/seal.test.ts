@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   DeltaHeaderCodec,
-  KisekiError,
   decodeDeltaEnvelope,
   encodeDeltaEnvelope,
+  KisekiError,
   parseChunkEnvelope,
 } from '@kiseki/proto';
 import fc from 'fast-check';

@@ -6,13 +6,13 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import {
   CHUNK_HEADER_BYTES,
   CHUNK_PLAINTEXT_BYTES_MAX,
-  KisekiError,
-  PAYLOAD_HEADER_BYTES,
-  TAG_BYTES,
   chunkEnvelopeBytes,
   invariant,
+  KisekiError,
+  PAYLOAD_HEADER_BYTES,
   parseChunkEnvelope,
   parseSealedPayload,
+  TAG_BYTES,
   writeChunkEnvelopeHeader,
   writeSealedPayloadHeader,
 } from '@kiseki/proto';

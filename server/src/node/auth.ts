@@ -32,7 +32,7 @@ export class SessionAuthority {
   verify(header: string | undefined): Session {
     const token = header?.startsWith('Bearer ') ? header.slice(7) : header;
     const parts = token?.split('.');
-    if (!parts || parts.length !== 3 || parts[0] !== 'v1')
+    if (parts?.length !== 3 || parts[0] !== 'v1')
       throw new KisekiError('KISEKI_E_AUTH', 'missing or malformed session token');
     const want = Buffer.from(this.#mac(parts[1]!));
     const got = Buffer.from(parts[2]!);

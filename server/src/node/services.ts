@@ -5,19 +5,19 @@
 import type * as grpc from '@grpc/grpc-js';
 import {
   type Attr,
+  chunkIdHex,
   GRPC_MESSAGE_BYTES_MAX,
   KisekiError,
-  type ReadOptions__Output,
-  chunkIdHex,
   kisekiV1,
   parseChunkEnvelope,
+  type ReadOptions__Output,
 } from '@kiseki/proto';
 import type { Logger } from 'pino';
 import type { TenantRegistry } from '../control/index.ts';
 import type { KeyManager } from '../keys/index.ts';
 import { type ReadCtx, toAttr } from '../view/index.ts';
 
-import { type SessionAuthority, checkAdminToken } from './auth.ts';
+import { checkAdminToken, type SessionAuthority } from './auth.ts';
 import { authorization, unary } from './grpc-util.ts';
 import type { Pins } from './pins.ts';
 import type { NodeState, TenantShard } from './state.ts';

@@ -8,4 +8,4 @@ export {
   kindToWire,
   toAttr,
 } from './records.ts';
-export { ROOT, type ReadCtx, ViewStore } from './store.ts';
+export { type ReadCtx, ROOT, ViewStore } from './store.ts';

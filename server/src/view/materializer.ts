@@ -3,7 +3,7 @@
  * (I-V1, I-V2). At start it replays whatever the view has not seen; afterwards it follows the
  * log. Writers wait on `waitFor(seq)` for read-your-writes.
  */
-import { DeltaHeaderCodec, KisekiError, decodeDeltaEnvelope } from '@kiseki/proto';
+import { DeltaHeaderCodec, decodeDeltaEnvelope, KisekiError } from '@kiseki/proto';
 import type { ShardLog } from '../log/index.ts';
 import type { ViewStore } from './store.ts';
 

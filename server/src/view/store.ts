@@ -10,9 +10,9 @@
  * machine crash may cost a replay.
  */
 import { rmSync } from 'node:fs';
-import { type DeltaHeader__Output, KisekiError, type Timespec__Output, invariant } from '@kiseki/proto';
-import { type Database, type RootDatabase, type Transaction, open } from 'lmdb';
-import { type BlockRec, type DirentRec, type InodeRec, type Time, kindFromWire } from './records.ts';
+import { type DeltaHeader__Output, invariant, KisekiError, type Timespec__Output } from '@kiseki/proto';
+import { type Database, open, type RootDatabase, type Transaction } from 'lmdb';
+import { type BlockRec, type DirentRec, type InodeRec, kindFromWire, type Time } from './records.ts';
 
 export const ROOT = 1;
 const MODE_MASK = 0o7777;
