@@ -1,0 +1,24 @@
+/** Block layer: device backends and the allocation bitmap (I-C7, I-C8). */
+export {
+  BITMAP_PAGE_BYTES_DEFAULT,
+  type BitmapPage,
+  BlockBitmap,
+  type BlockBitmapOptions,
+  type Extent,
+} from './bitmap.ts';
+export {
+  assertAligned,
+  type DeviceBackend,
+  FileDevice,
+  type FileDeviceCreateOptions,
+  ioError,
+} from './device.ts';
+export { MemoryDevice, type MemoryDeviceOptions } from './memory-device.ts';
+export {
+  decodeSuperblock,
+  encodeSuperblock,
+  SUPERBLOCK_BYTES,
+  SUPERBLOCK_MAGIC,
+  SUPERBLOCK_VERSION,
+  type Superblock,
+} from './superblock.ts';
