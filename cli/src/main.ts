@@ -47,9 +47,9 @@ program
   .option('--mount <dir>', 'mount point', defaultMount())
   .option('--port <n>', 'gRPC port (chunk data uses port + 1)', int, 7420)
   .option('--device-size <size>', 'file-backed device size on first start (e.g. 16G)', bytes)
-  .action(async (o: { mount: string; port: number; deviceSize?: number }) => {
-    const explicitMount =
-      program.args.includes('--mount') || process.argv.some((a) => a.startsWith('--mount'));
+  .action(async (o: { mount: string; port: number; deviceSize?: number }, cmd: Command) => {
+    // The default mount point is created; one named on the command line must exist.
+    const explicitMount = cmd.getOptionValueSource('mount') === 'cli';
     process.exitCode = await up({
       home: opts().home,
       mount: o.mount,
