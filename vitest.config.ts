@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{proto,client,fuse,server,cli}/src/**/*.test.ts'],
+          include: ['{proto,client,fuse,server,cli}/src/**/*.test.ts', 'native/*.test.ts'],
           testTimeout: 60_000,
         },
       },

@@ -15,7 +15,8 @@
  *
  * A change to this layout is a new version and a new golden fixture (superblock.test.ts).
  */
-import { crc32c, invariant, KisekiError } from '@kiseki/proto';
+import { crc32c } from '@kiseki/native';
+import { invariant, KisekiError } from '@kiseki/proto';
 
 export const SUPERBLOCK_MAGIC = 'KSKDEV01';
 export const SUPERBLOCK_VERSION = 1;

@@ -22,7 +22,8 @@
  * The record is checked before it is written (assert) and after it is read (CORRUPT).
  * A change to this layout is a new version and a new golden fixture (record.test.ts).
  */
-import { type ChunkIdHex, crc32c, invariant, KisekiError, type TenantId } from '@kiseki/proto';
+import { crc32c } from '@kiseki/native';
+import { type ChunkIdHex, invariant, KisekiError, type TenantId } from '@kiseki/proto';
 
 export const INDEX_RECORD_VERSION = 1;
 export const INDEX_RECORD_BYTES = 48;

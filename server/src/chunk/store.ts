@@ -35,11 +35,11 @@
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
+import { crc32c } from '@kiseki/native';
 import {
   CHUNK_ENVELOPE_BYTES_MAX,
   CHUNK_HEADER_BYTES,
   type ChunkIdHex,
-  crc32c,
   invariant,
   isChunkIdHex,
   isTenantId,

@@ -10,15 +10,15 @@ import {
   DELTA_PAYLOAD_BYTES_MAX,
   type DeltaHeader,
   DeltaHeaderCodec,
+  encodeDeltaEnvelope,
   KisekiError,
   type MutateRequest__Output,
   Mutex,
-  encodeDeltaEnvelope,
   parseSealedPayload,
 } from '@kiseki/proto';
 import type { ShardLog } from '../log/index.ts';
 import type { Materializer, ViewStore } from '../view/index.ts';
-import { type InodeRec, ROOT, kindFromWire, toAttr } from '../view/index.ts';
+import { type InodeRec, kindFromWire, ROOT, toAttr } from '../view/index.ts';
 
 export const NAME_TOKEN_BYTES = 32;
 export const FILE_BYTES_MAX = 2 ** 50;

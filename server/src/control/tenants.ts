@@ -4,8 +4,8 @@
  * commits. The control Raft group replaces it in issue 3.)
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KisekiError, isTenantId } from '@kiseki/proto';
-import { type RootDatabase, open } from 'lmdb';
+import { isTenantId, KisekiError } from '@kiseki/proto';
+import { open, type RootDatabase } from 'lmdb';
 
 export type DedupMode = 'tenant' | 'global';
 

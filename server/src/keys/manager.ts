@@ -7,7 +7,7 @@
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
 import type { TenantKmsProvider } from './providers/provider.ts';

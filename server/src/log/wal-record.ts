@@ -20,7 +20,7 @@
  * a stored value above that is treated as corruption.
  */
 
-import { crc32c } from '@kiseki/proto';
+import { crc32c } from '@kiseki/native';
 
 /** Bytes before the payload. */
 export const WAL_RECORD_HEADER_BYTES = 28;

@@ -11,7 +11,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
 import { writeFileDurable } from '../secret-file.ts';
-import { type TenantKmsProvider, type WrapContext, contextAad } from './provider.ts';
+import { contextAad, type TenantKmsProvider, type WrapContext } from './provider.ts';
 
 const MAGIC = Buffer.from('KSKW');
 const WRAPPED_BYTES = 4 + 4 + 12 + 32 + 16;

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "kiseki_native",
+      "sources": ["crc32c.c"],
+      "cflags": ["-O3", "-Wall", "-Wextra"]
+    }
+  ]
+}
