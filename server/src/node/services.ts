@@ -6,6 +6,8 @@ import type * as grpc from '@grpc/grpc-js';
 import {
   type Attr,
   chunkIdHex,
+  DeltaHeaderCodec,
+  decodeDeltaEnvelope,
   GRPC_MESSAGE_BYTES_MAX,
   KisekiError,
   kisekiV1,
@@ -24,6 +26,7 @@ import type { NodeState, TenantShard } from './state.ts';
 
 export const READDIR_LIMIT_MAX = 1024;
 export const CHUNK_HAS_BATCH_MAX = 4096;
+export const LOG_APPEND_BATCH_MAX = 1024;
 
 export interface ServiceDeps {
   readonly log: Logger;
@@ -238,11 +241,31 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
   });
 
   server.addService(v1.Log.service, {
-    Append: unary(log, 'Log.Append', () => {
-      throw new KisekiError(
-        'KISEKI_E_UNSUPPORTED',
-        'raw appends are cluster-internal; tenants use Composition.Mutate',
-      );
+    Append: unary(log, 'Log.Append', async (req: { shard: string; deltas: Buffer[] }, call) => {
+      // Cluster-internal (admin token). Raw deltas get no short cut: each is decoded and
+      // validated exactly like a tenant's Composition.Mutate before it is appended, so a bad
+      // delta can never reach the view.
+      admin(call);
+      const t = state.shardById(req.shard);
+      if (req.deltas.length > LOG_APPEND_BATCH_MAX)
+        throw new KisekiError('KISEKI_E_TOOBIG', 'too many deltas in one append');
+      const seqs: number[] = [];
+      for (const bytes of req.deltas) {
+        const env = decodeDeltaEnvelope(bytes);
+        const h = DeltaHeaderCodec.decode(env.header);
+        if (h.version !== 1)
+          throw new KisekiError('KISEKI_E_INVAL', `delta header version ${h.version} is not supported`);
+        if (h.tenant !== t.tenant)
+          throw new KisekiError('KISEKI_E_PERM', `delta is for tenant ${h.tenant}, shard ${t.shard} is not`);
+        if (!h.op) throw new KisekiError('KISEKI_E_INVAL', 'delta names no operation');
+        const r = await t.namespace.mutate({
+          [h.op]: h[h.op],
+          op: h.op,
+          payload: Buffer.from(env.payload),
+        } as never);
+        seqs.push(r.seq);
+      }
+      return { seqs };
     }),
     ReadRange: unary(
       log,
