@@ -5,7 +5,7 @@
  * Decides docs/decisions/0004-chunk-transport.md and 0005-crypto.md.
  */
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { type AddressInfo, connect as netConnect, createServer } from 'node:net';
+import { type AddressInfo, createServer, connect as netConnect } from 'node:net';
 import { sealChunk } from '../../client/src/crypto/index.ts';
 import { cleanup, sdk, startServer } from '../e2e/harness.ts';
 
@@ -13,7 +13,9 @@ const MIB = 1024 * 1024;
 const COUNT = Number(process.env.KISEKI_BENCH_CHUNKS ?? 256);
 
 function line(figure: string, value: number, unit: string, refName: string, ref: number): void {
-  console.log(`bench transport ${figure}: ${value.toFixed(1)} ${unit} | ${refName}: ${ref.toFixed(1)} ${unit} | ratio ${(value / ref).toFixed(2)}`);
+  console.log(
+    `bench transport ${figure}: ${value.toFixed(1)} ${unit} | ${refName}: ${ref.toFixed(1)} ${unit} | ratio ${(value / ref).toFixed(2)}`,
+  );
 }
 
 async function plainSocketMBps(bytes: number): Promise<number> {
@@ -65,9 +67,11 @@ async function main(): Promise<void> {
     let t0 = process.hrtime.bigint();
     for (let i = 0; i < COUNT; i += 4) {
       await Promise.all(
-        envelopes.slice(i, i + 4).map((e) =>
-          k.client.rpc.call(k.client.rpc.clients.chunk, 'Put', { chunkId: e.id, envelope: e.env }),
-        ),
+        envelopes
+          .slice(i, i + 4)
+          .map((e) =>
+            k.client.rpc.call(k.client.rpc.clients.chunk, 'Put', { chunkId: e.id, envelope: e.env }),
+          ),
       );
     }
     const grpc = (COUNT * MIB) / MIB / (Number(process.hrtime.bigint() - t0) / 1e9);
@@ -79,8 +83,17 @@ async function main(): Promise<void> {
       return { id, env: sealChunk(keys, id, pt) };
     });
     const { ChunkTransport } = await import('../../client/src/chunk-transport.ts');
-    const session = await k.client.rpc.openSession('default', (await import('node:fs')).readFileSync(`${server.home}/tenants/default.credential`, 'utf8').trim(), 'bench');
-    const http = new ChunkTransport(session.chunkUrl, 'default', () => session.sessionToken, async () => session.sessionToken);
+    const session = await k.client.rpc.openSession(
+      'default',
+      (await import('node:fs')).readFileSync(`${server.home}/tenants/default.credential`, 'utf8').trim(),
+      'bench',
+    );
+    const http = new ChunkTransport(
+      session.chunkUrl,
+      'default',
+      () => session.sessionToken,
+      async () => session.sessionToken,
+    );
     t0 = process.hrtime.bigint();
     for (let i = 0; i < COUNT; i += 4) {
       await Promise.all(fresh.slice(i, i + 4).map((e) => http.put(e.id.toString('hex'), e.env)));

@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, type Server, type Socket, connect as netConnect, createServer } from 'node:net';
+import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Kiseki, connect } from '@kiseki/client';
+import { connect, type Kiseki } from '@kiseki/client';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = join(ROOT, 'server/bin/kiseki-server');
@@ -40,11 +40,19 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** Resolves with the first match of `re` on the child's stdout; rejects on exit or timeout. */
-export function waitForOutput(child: ChildProcess, re: RegExp, what: string, timeoutMs = START_TIMEOUT_MS): Promise<RegExpMatchArray> {
+export function waitForOutput(
+  child: ChildProcess,
+  re: RegExp,
+  what: string,
+  timeoutMs = START_TIMEOUT_MS,
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => done(new Error(`${what}: no '${re}' within ${timeoutMs} ms\n${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`${what}: no '${re}' within ${timeoutMs} ms\n${err}`)),
+      timeoutMs,
+    );
     const onOut = (d: Buffer) => {
       out += d.toString();
       const m = re.exec(out);
@@ -101,8 +109,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<ServerHandl
     const proc = spawn(
       SERVER_BIN,
       [
-        '--home', home, '--port', String(port), '--log-level', 'info',
-        '--device-size', String(opts.deviceSizeBytes ?? 2 * 1024 ** 3),
+        '--home',
+        home,
+        '--port',
+        String(port),
+        '--log-level',
+        'info',
+        '--device-size',
+        String(opts.deviceSizeBytes ?? 2 * 1024 ** 3),
         ...(opts.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -147,7 +161,11 @@ export function caFile(home: string): string {
   return join(home, 'tls', 'ca.crt');
 }
 
-export async function sdk(s: { home: string; address: string }, tenant = 'default', extra: { chunkUrl?: string; server?: string } = {}): Promise<Kiseki> {
+export async function sdk(
+  s: { home: string; address: string },
+  tenant = 'default',
+  extra: { chunkUrl?: string; server?: string } = {},
+): Promise<Kiseki> {
   return connect({
     server: extra.server ?? s.address,
     ca: caFile(s.home),
@@ -167,15 +185,27 @@ export interface MountHandle {
 
 export async function mountFs(
   s: { home: string; address: string },
-  opts: { mountpoint?: string; tenant?: string; server?: string; chunkUrl?: string; attrTimeoutS?: number } = {},
+  opts: {
+    mountpoint?: string;
+    tenant?: string;
+    server?: string;
+    chunkUrl?: string;
+    attrTimeoutS?: number;
+  } = {},
 ): Promise<MountHandle> {
   const mountpoint = opts.mountpoint ?? tempDir('mnt');
   const tenant = opts.tenant ?? 'default';
   const proc = spawn(
     MOUNT_BIN,
     [
-      opts.server ?? s.address, mountpoint, '--tenant', tenant, '--ca', caFile(s.home),
-      '--credential-file', credentialFile(s.home, tenant),
+      opts.server ?? s.address,
+      mountpoint,
+      '--tenant',
+      tenant,
+      '--ca',
+      caFile(s.home),
+      '--credential-file',
+      credentialFile(s.home, tenant),
       ...(opts.chunkUrl ? ['--chunk-url', opts.chunkUrl] : []),
       ...(opts.attrTimeoutS !== undefined ? ['--attr-timeout', String(opts.attrTimeoutS)] : []),
     ],
@@ -247,7 +277,10 @@ export async function recordingProxy(targetPort: number): Promise<RecordingProxy
 
 /** `diff -r` of two trees (no dereferencing of symlinks); '' when identical. */
 export function diffTrees(a: string, b: string): string {
-  const r = spawnSync('diff', ['-r', '--no-dereference', a, b], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('diff', ['-r', '--no-dereference', a, b], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return r.status === 0 ? '' : `${r.stdout}${r.stderr}`.slice(0, 4000) || `diff exited ${r.status}`;
 }
 

@@ -10,7 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, cleanup, exited, freePortPair, tempDir, waitForOutput } from './harness.ts';
 
 function isMounted(path: string): Promise<boolean> {
-  return readFile('/proc/self/mounts', 'utf8').then((m) => m.split('\n').some((l) => l.split(' ')[1] === path));
+  return readFile('/proc/self/mounts', 'utf8').then((m) =>
+    m.split('\n').some((l) => l.split(' ')[1] === path),
+  );
 }
 
 describe('kiseki up', () => {
@@ -25,9 +27,13 @@ describe('kiseki up', () => {
   });
 
   async function up(port: number) {
-    const p = spawn(CLI_BIN, ['--home', home, 'up', '--mount', mnt, '--port', String(port), '--device-size', '512M'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      CLI_BIN,
+      ['--home', home, 'up', '--mount', mnt, '--port', String(port), '--device-size', '512M'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const m = await waitForOutput(p, /kiseki: ready at (.*)\n/, 'kiseki up', 120_000);
     return { p, ready: m[1] };
   }
@@ -57,9 +63,13 @@ describe('kiseki up', () => {
 
   it('fails with a clear message when --mount names a missing directory', async () => {
     const port = await freePortPair();
-    const p = spawn(CLI_BIN, ['--home', home, 'up', '--mount', join(base, 'no', 'such', 'dir'), '--port', String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      CLI_BIN,
+      ['--home', home, 'up', '--mount', join(base, 'no', 'such', 'dir'), '--port', String(port)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err = '';
     p.stderr.on('data', (d: Buffer) => {
       err += d.toString();

@@ -117,7 +117,7 @@ describe('view and log', () => {
       { token },
     );
     expect(r.entries.length).toBeGreaterThan(0);
-    r.entries.forEach((e, i) => expect(e.seq).toBe(r.entries[0]!.seq + i));
+    for (const [i, e] of r.entries.entries()) expect(e.seq).toBe(r.entries[0]!.seq + i);
     for (const e of r.entries) {
       const env = decodeDeltaEnvelope(e.delta);
       const h = DeltaHeaderCodec.decode(env.header);
