@@ -27,7 +27,7 @@
  *   12 payload length u32 | 16 header (protobuf kiseki.v1.DeltaHeader, system-visible)
  *   .. payload (a sealed payload v1, or empty)
  */
-import { KisekiError, invariant } from './errors.ts';
+import { invariant, KisekiError } from './errors.ts';
 
 export const CHUNK_MAGIC = 0x434b534b; // 'KSKC' read as u32 LE
 export const PAYLOAD_MAGIC = 0x504b534b; // 'KSKP'

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, GrpcStatus, KisekiError, errnoOf, isErrorCode } from './errors.ts';
+import { ERRORS, errnoOf, GrpcStatus, isErrorCode, KisekiError } from './errors.ts';
 
 describe('error registry', () => {
   it('maps every code to one errno, one gRPC status and one HTTP status', () => {

@@ -3,6 +3,6 @@ export * from './envelope.ts';
 export * from './errors.ts';
 export * from './ids.ts';
 export * from './messages.ts';
+export * from './mutex.ts';
 export * from './rpc.ts';
 export type * from './types.ts';
-export * from './mutex.ts';
