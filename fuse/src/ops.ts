@@ -85,6 +85,21 @@ export function makeOps(k: Kiseki, opts: OpsOptions = {}) {
       },
     );
   };
+  /** Data ops answer with a byte count or a negative errno, not (err, value). */
+  const io = (
+    op: string,
+    path: string,
+    fd: number,
+    cb: (n: number) => void,
+    fn: (h: Handle) => Promise<number>,
+  ) => {
+    Promise.resolve()
+      .then(() => fn(handle(fd)))
+      .then(cb, (err) => {
+        if (!(err instanceof KisekiError)) opts.onError?.(op, path, err);
+        cb(fuseErrno(err));
+      });
+  };
   const handle = (fd: number): Handle => {
     const h = handles.get(fd);
     if (!h) throw new KisekiError('KISEKI_E_BADF', `bad file handle ${fd}`);
@@ -219,40 +234,15 @@ export function makeOps(k: Kiseki, opts: OpsOptions = {}) {
         });
       },
       read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-        let h: Handle;
-        try {
-          h = handle(fd);
-        } catch (err) {
-          cb(fuseErrno(err));
-          return;
-        }
-        h.file.read(pos, len).then(
-          (data) => {
-            data.copy(buf, 0);
-            cb(data.length);
-          },
-          (err) => {
-            if (!(err instanceof KisekiError)) opts.onError?.('read', path, err);
-            cb(fuseErrno(err));
-          },
-        );
+        io('read', path, fd, cb, async (h) => {
+          const data = await h.file.read(pos, len);
+          data.copy(buf, 0);
+          return data.length;
+        });
       },
       write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-        let h: Handle;
-        try {
-          h = handle(fd);
-        } catch (err) {
-          cb(fuseErrno(err));
-          return;
-        }
         // `buf` is FUSE's memory, valid until we answer: write copies it before resolving.
-        h.file.write(pos, buf.subarray(0, len)).then(
-          (n) => cb(n),
-          (err) => {
-            if (!(err instanceof KisekiError)) opts.onError?.('write', path, err);
-            cb(fuseErrno(err));
-          },
-        );
+        io('write', path, fd, cb, (h) => h.file.write(pos, buf.subarray(0, len)));
       },
       flush(path: string, fd: number, cb: Cb) {
         // close(2) → flush: data is committed when close returns (close-to-open consistency).
