@@ -8,6 +8,7 @@ import { Pool } from 'undici';
 
 export const CHUNK_CONNECTIONS_MAX = 8;
 export const CHUNK_REQUEST_TIMEOUT_MS = 60_000;
+export const CHUNK_UNAVAILABLE_RETRY_MS = 20_000;
 
 export class ChunkTransport {
   readonly #pool: Pool;
@@ -32,6 +33,8 @@ export class ChunkTransport {
   }
 
   async #request(method: 'PUT' | 'GET' | 'HEAD' | 'POST', path: string, body?: Uint8Array) {
+    const giveUpAt = Date.now() + CHUNK_UNAVAILABLE_RETRY_MS;
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       let res: Awaited<ReturnType<Pool['request']>>;
       try {
@@ -47,13 +50,19 @@ export class ChunkTransport {
           },
         });
       } catch (err) {
+        // Every chunk request is idempotent (content-addressed), so a restart is ridden out.
+        if (Date.now() < giveUpAt) {
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
+          continue;
+        }
         const code = (err as NodeJS.ErrnoException).code ?? '';
         throw new KisekiError(
           'KISEKI_E_UNAVAILABLE',
           `chunk server ${this.baseUrl} unreachable (${code || (err as Error).message})`,
         );
       }
-      if (res.statusCode === 401 && attempt === 0) {
+      if (res.statusCode === 401 && !refreshed) {
+        refreshed = true;
         await res.body.dump();
         await this.refresh();
         continue;

@@ -455,7 +455,6 @@ export class KisekiClient {
     const id = keys.chunkId(pt);
     const hex = id.toString('hex');
     const envelope = sealChunk(keys, id, pt);
-    if (!this.#l1.get(hex)) this.#l1.set(hex, Buffer.from(pt));
     return this.#uploads.run(async () => {
       this.stats.chunkPuts++;
       await this.#transport.put(hex, envelope);

@@ -16,6 +16,7 @@ import {
 
 export const CALL_TIMEOUT_MS_DEFAULT = 30_000;
 export const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+export const UNAVAILABLE_RETRY_MS = 20_000;
 
 type V1 = ProtoGrpcType['kiseki']['v1'];
 type Clients = {
@@ -118,7 +119,33 @@ export class Rpc {
     client: grpc.Client,
     method: string,
     req: Req,
-    opts: { auth?: boolean; timeoutMs?: number; token?: string } = {},
+    opts: { auth?: boolean; timeoutMs?: number; token?: string; idempotent?: boolean } = {},
+  ): Promise<Res> {
+    // Reads and other idempotent calls ride out a server restart: retried while the node is
+    // unreachable, up to UNAVAILABLE_RETRY_MS. Mutations are not retried (one might have
+    // committed before the connection broke); their caller sees KISEKI_E_UNAVAILABLE.
+    const idempotent = opts.idempotent ?? method !== 'Mutate';
+    const giveUpAt = Date.now() + UNAVAILABLE_RETRY_MS;
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, 1000)) {
+      try {
+        return await this.#callOnce<Req, Res>(client, method, req, opts);
+      } catch (err) {
+        const retry =
+          idempotent &&
+          err instanceof KisekiError &&
+          err.code === 'KISEKI_E_UNAVAILABLE' &&
+          Date.now() + backoff < giveUpAt;
+        if (!retry) throw err;
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  async #callOnce<Req, Res>(
+    client: grpc.Client,
+    method: string,
+    req: Req,
+    opts: { auth?: boolean; timeoutMs?: number; token?: string },
   ): Promise<Res> {
     const attempt = (token: string) =>
       new Promise<Res>((resolve, reject) => {
