@@ -287,6 +287,7 @@ export class KisekiClient {
         uid: opts.uid ?? 0,
         gid: opts.gid ?? 0,
         exclusive: opts.exclusive ?? false,
+        symlinkBytes: kind === 'symlink' ? Buffer.byteLength(opts.target ?? '') : 0,
       },
       payload,
     });

@@ -186,7 +186,7 @@ export class ViewStore {
           mode: op.mode & MODE_MASK,
           uid: op.uid,
           gid: op.gid,
-          size: 0,
+          size: kind === 'symlink' ? op.symlinkBytes : 0,
           atime: now,
           mtime: now,
           ctime: now,

@@ -21,6 +21,10 @@ export interface CreateOp {
    * assigned
    */
   'ino'?: (number | string | Long);
+  /**
+   * symlinks: target length (its sealed payload's length shows it anyway)
+   */
+  'symlinkBytes'?: (number | string | Long);
 }
 
 export interface CreateOp__Output {
@@ -41,4 +45,8 @@ export interface CreateOp__Output {
    * assigned
    */
   'ino': (number);
+  /**
+   * symlinks: target length (its sealed payload's length shows it anyway)
+   */
+  'symlinkBytes': (number);
 }
