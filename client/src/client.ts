@@ -407,7 +407,10 @@ export class KisekiClient {
       await f.flush();
     } finally {
       f.refs--;
-      if (f.refs === 0 && this.#files.get(f.ino) === f && !f.isDirty) {
+      // Last close: drop the buffers even if the flush failed. The failure was reported to the
+      // closer (close(2) gets it from FUSE flush); keeping the bytes would show data the server
+      // never stored and could commit it later, after the application was told it failed.
+      if (f.refs === 0 && this.#files.get(f.ino) === f) {
         this.#files.delete(f.ino);
         f.discard();
       }

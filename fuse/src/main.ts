@@ -91,7 +91,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  const msg = err instanceof KisekiError ? `${err.message}` : ((err as Error).stack ?? String(err));
+  const msg =
+    err instanceof KisekiError ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
   process.stderr.write(`mount.kiseki: ${msg}\n`);
   process.exit(err instanceof KisekiError ? 32 : 1);
 });

@@ -20,6 +20,8 @@ export interface NodeConfig {
   readonly keyCacheTtlMs: number;
   readonly gcGraceMs: number;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Cut a corrupt WAL at the first bad record instead of refusing to start (loses what follows). */
+  readonly repairWal: boolean;
 }
 
 export const DEFAULTS: Omit<NodeConfig, 'home'> = {
@@ -28,10 +30,11 @@ export const DEFAULTS: Omit<NodeConfig, 'home'> = {
   chunkPort: 0,
   deviceSizeBytes: 16 * 1024 ** 3,
   blockSizeBytes: 1024 * 1024,
-  criticalRatio: 0.95,
+  criticalRatio: 0.85, // I-C5: SSD Critical threshold
   keyCacheTtlMs: 60_000,
   gcGraceMs: 10 * 60_000,
   logLevel: 'info',
+  repairWal: false,
 };
 
 const KEYS = new Set(Object.keys(DEFAULTS));

@@ -1,6 +1,6 @@
 /** Maps async handlers and KisekiErrors onto @grpc/grpc-js calls. */
 import * as grpc from '@grpc/grpc-js';
-import { AssertionError, KisekiError } from '@kiseki/proto';
+import { AssertionError, type ChunkEnvelopeHeader, KisekiError, parseChunkEnvelope } from '@kiseki/proto';
 import type { Logger } from 'pino';
 
 export function toServiceError(err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
@@ -37,4 +37,16 @@ export function unary<Req, Res>(
 export function authorization(call: { metadata: grpc.Metadata }): string | undefined {
   const v = call.metadata.get('authorization')[0];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A chunk envelope sent by a client: malformed framing is the client's bad input (400), not
+ * corruption on our side. */
+export function parseClientEnvelope(body: Uint8Array): ChunkEnvelopeHeader {
+  try {
+    return parseChunkEnvelope(body);
+  } catch (err) {
+    if (err instanceof KisekiError)
+      throw new KisekiError('KISEKI_E_INVAL', `body is not a chunk envelope: ${err.message}`);
+    throw err;
+  }
 }

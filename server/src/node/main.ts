@@ -22,6 +22,9 @@ Options:
   --device-size BYTES  size of the file-backed device on first start (default 16 GiB, sparse)
   --block-size BYTES   file block size for new namespaces (default 1 MiB)
   --log-level LEVEL    trace|debug|info|warn|error|silent (default info)
+  --gc-grace-ms MS     age before an unreferenced chunk may be freed (default 600000)
+  --repair-wal         cut a corrupt WAL at its first bad record instead of refusing to
+                       start; everything after that record is lost
   -h, --help           show this help
 Settings may also come from <home>/config.json (no secrets allowed there).`;
 
@@ -42,6 +45,8 @@ async function main(): Promise<void> {
       'device-size': { type: 'string' },
       'block-size': { type: 'string' },
       'log-level': { type: 'string' },
+      'gc-grace-ms': { type: 'string' },
+      'repair-wal': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -57,6 +62,8 @@ async function main(): Promise<void> {
     deviceSizeBytes: num(values['device-size'], '--device-size'),
     blockSizeBytes: num(values['block-size'], '--block-size'),
     logLevel: values['log-level'] as never,
+    gcGraceMs: num(values['gc-grace-ms'], '--gc-grace-ms'),
+    repairWal: values['repair-wal'],
   });
   const log = pino({ level: cfg.logLevel, base: { svc: 'kiseki-server' } }, pino.destination(2));
   const node = await startNode(cfg, log);

@@ -18,6 +18,7 @@ import { ViewStore } from '../view/index.ts';
 import { SessionAuthority } from './auth.ts';
 import type { NodeConfig } from './config.ts';
 import { runGc } from './gc.ts';
+import { parseClientEnvelope } from './grpc-util.ts';
 import { lockHome } from './lock.ts';
 import { Pins } from './pins.ts';
 import { addServices } from './services.ts';
@@ -89,7 +90,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       cfg.home,
       view,
       chunks,
-      (shard, dir) => openSingleReplicaLog(shard, dir, log),
+      (shard, dir) => openSingleReplicaLog(shard, dir, log, { repair: cfg.repairWal }),
       log,
     );
     closers.push(() => state.close());
@@ -117,7 +118,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     const handler = createChunkHttpHandler(chunks, {
       authenticate: (h) => sessions.verify(h).tenant as TenantId,
       envelopeCheck: (chunkId, body) => {
-        const h = parseChunkEnvelope(body);
+        const h = parseClientEnvelope(body);
         if (Buffer.from(h.chunkId).toString('hex') !== chunkId) {
           throw new KisekiError('KISEKI_E_INVAL', 'envelope is for another chunk id');
         }

@@ -11,7 +11,6 @@ import {
   GRPC_MESSAGE_BYTES_MAX,
   KisekiError,
   kisekiV1,
-  parseChunkEnvelope,
   type ReadOptions__Output,
 } from '@kiseki/proto';
 import type { Logger } from 'pino';
@@ -20,7 +19,7 @@ import type { KeyManager } from '../keys/index.ts';
 import { type ReadCtx, toAttr } from '../view/index.ts';
 
 import { checkAdminToken, type SessionAuthority } from './auth.ts';
-import { authorization, unary } from './grpc-util.ts';
+import { authorization, parseClientEnvelope, unary } from './grpc-util.ts';
 import type { Pins } from './pins.ts';
 import type { NodeState, TenantShard } from './state.ts';
 
@@ -209,7 +208,7 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
   server.addService(v1.Chunk.service, {
     Put: unary(log, 'Chunk.Put', async (req: { chunkId: Buffer; envelope: Buffer }, call) => {
       const t = session(call);
-      const h = parseChunkEnvelope(req.envelope);
+      const h = parseClientEnvelope(req.envelope);
       if (!Buffer.from(h.chunkId).equals(req.chunkId))
         throw new KisekiError('KISEKI_E_INVAL', 'envelope is for another chunk id');
       const r = await state.chunks.put(t.tenant as never, chunkIdHex(req.chunkId), req.envelope);
@@ -309,6 +308,7 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
       admin(call);
       const dedup = req.dedup === 'DEDUP_POLICY_GLOBAL' ? 'global' : 'tenant';
       const { record, credential } = await d.tenants.create(req.name, dedup);
+      await d.keys.createTenant(record.name);
       await state.addTenant(record);
       log.info({ tenant: record.name, dedup }, 'tenant created');
       return { name: record.name, credential };

@@ -50,7 +50,9 @@ export class NodeState {
     if (materializer.applied > log.committedSeq()) {
       throw new KisekiError(
         'KISEKI_E_CORRUPT',
-        `view of ${rec.shard} is ahead of its log (${materializer.applied} > ${log.committedSeq()}): the log lost committed deltas`,
+        `view of ${rec.shard} is ahead of its log (${materializer.applied} > ${log.committedSeq()}): the log lost committed deltas. ` +
+          `Restore ${join(this.home, 'log', rec.shard)} from a replica or backup; or accept losing the deltas after seq ` +
+          `${log.committedSeq()} by removing ${join(this.home, 'view')} so the view is rebuilt from the log as it is.`,
       );
     }
     materializer.start();
