@@ -8,7 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { GRPC_MESSAGE_BYTES_MAX, KisekiError, parseChunkEnvelope, type TenantId } from '@kiseki/proto';
+import { GRPC_MESSAGE_BYTES_MAX, KisekiError, type TenantId } from '@kiseki/proto';
 import type { Logger } from 'pino';
 import { ChunkStore, createChunkHttpHandler } from '../chunk/index.ts';
 import { TenantRegistry } from '../control/index.ts';
