@@ -382,13 +382,16 @@ export class KisekiClient {
 
   // ---- file data ------------------------------------------------------------------------
 
-  /** Opens the data of a regular file; every open must be paired with `release`. */
-  async open(ino: number): Promise<FileData> {
+  /** Opens the data of a regular file; every open must be paired with `release`. Pass the
+   * Stat a create just returned to skip loading a file known to be empty. */
+  async open(ino: number, created?: Stat): Promise<FileData> {
+    const empty =
+      created !== undefined && created.ino === ino && created.kind === 'file' && created.size === 0;
     let f = this.#files.get(ino);
     if (!f) {
       let p = this.#opening.get(ino);
       if (!p) {
-        p = FileData.open(ino, this.#fileIo).finally(() => this.#opening.delete(ino));
+        p = FileData.open(ino, this.#fileIo, empty).finally(() => this.#opening.delete(ino));
         this.#opening.set(ino, p);
       }
       f = await p;

@@ -67,8 +67,11 @@ export class FileData {
     this.#io = io;
   }
 
-  static async open(ino: number, io: FileIo): Promise<FileData> {
+  /** Opens with the committed state, or `empty` when the caller knows the file has no data
+   * (it was just created): that saves a round trip per create. */
+  static async open(ino: number, io: FileIo, empty = false): Promise<FileData> {
     const f = new FileData(ino, io);
+    if (empty) return f;
     const { size, blocks } = await io.loadBlocks(ino);
     f.size = f.#committedSize = size;
     f.#committed = blocks;
@@ -86,12 +89,27 @@ export class FileData {
   // ---- reads --------------------------------------------------------------------------
 
   async read(offset: number, length: number): Promise<Buffer> {
-    if (offset >= this.size || length <= 0) return Buffer.alloc(0);
-    const end = Math.min(this.size, offset + length);
-    const out = Buffer.alloc(end - offset);
+    const out = Buffer.allocUnsafe(Math.max(0, Math.min(this.size - offset, length)));
+    const n = await this.readInto(offset, out);
+    return out.subarray(0, n);
+  }
+
+  /** Reads up to `out.length` bytes at `offset` into `out` (holes as zeros); returns the count. */
+  async readInto(offset: number, out: Buffer): Promise<number> {
+    if (offset >= this.size || out.length === 0) return 0;
+    const end = Math.min(this.size, offset + out.length);
     const bs = this.#io.blockSize;
     const first = Math.floor(offset / bs);
     const last = Math.floor((end - 1) / bs);
+    // Sequential reader: ask for the next blocks before waiting for this one.
+    if (offset === this.#lastReadEnd || offset === 0) {
+      for (let i = last + 1; i <= last + READAHEAD_BLOCKS; i++) {
+        const c = this.#committed.get(i);
+        if (c && !this.#dirty.has(i)) this.#io.prefetch(c.chunk, c.len);
+      }
+    }
+    this.#lastReadEnd = end;
+    out.fill(0, 0, end - offset);
     const parts: Promise<void>[] = [];
     for (let i = first; i <= last; i++) {
       const bStart = i * bs;
@@ -112,15 +130,7 @@ export class FileData {
       );
     }
     await Promise.all(parts);
-    // Sequential reader: fetch the next blocks before they are asked for.
-    if (offset === this.#lastReadEnd || offset === 0) {
-      for (let i = last + 1; i <= last + READAHEAD_BLOCKS; i++) {
-        const c = this.#committed.get(i);
-        if (c && !this.#dirty.has(i)) this.#io.prefetch(c.chunk, c.len);
-      }
-    }
-    this.#lastReadEnd = end;
-    return out;
+    return end - offset;
   }
 
   // ---- writes -------------------------------------------------------------------------

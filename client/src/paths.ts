@@ -212,7 +212,7 @@ export class PathFs {
       st = await this.stat(path);
     }
     if (st.kind === 'dir') throw new KisekiError('KISEKI_E_ISDIR', `${path} is a directory`);
-    const f = await this.client.open(st.ino);
+    const f = await this.client.open(st.ino, opts.create ? st : undefined);
     if (opts.truncate && f.size > 0) await f.truncate(0);
     return f;
   }

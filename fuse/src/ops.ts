@@ -215,7 +215,7 @@ export function makeOps(k: Kiseki, opts: OpsOptions = {}) {
       create(path: string, mode: number, cb: Cb) {
         run('create', path, cb, async () => {
           const st = await fs.create(path, { mode: mode & 0o7777, uid, gid });
-          const file = await client.open(st.ino);
+          const file = await client.open(st.ino, st);
           return [addHandle(st.ino, file, true)];
         });
       },
@@ -234,11 +234,7 @@ export function makeOps(k: Kiseki, opts: OpsOptions = {}) {
         });
       },
       read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-        io('read', path, fd, cb, async (h) => {
-          const data = await h.file.read(pos, len);
-          data.copy(buf, 0);
-          return data.length;
-        });
+        io('read', path, fd, cb, (h) => h.file.readInto(pos, buf.subarray(0, len)));
       },
       write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
         // `buf` is FUSE's memory, valid until we answer: write copies it before resolving.
