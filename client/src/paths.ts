@@ -79,7 +79,11 @@ export class PathFs {
       }
       const parentPath = normalize(done);
       const parent =
-        cur ?? (done.length === 0 ? await this.#statRoot() : (await this.#walk([...done], true, hops)).stat);
+        cur ??
+        (done.length === 0
+          ? // The root is always a directory: its inode and kind are all the walk needs.
+            ({ ino: this.client.root, kind: 'dir' } as Stat)
+          : (await this.#walk([...done], true, hops)).stat);
       if (parent.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', `${parentPath} is not a directory`);
       done.push(name);
       const p = normalize(done);
