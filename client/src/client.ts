@@ -11,15 +11,25 @@ import {
   type GetBlocksResponse__Output,
   invariant,
   KisekiError,
+  type ListXattrsResponse__Output,
   type LookupResponse__Output,
   type MutateRequest,
   type MutateResponse__Output,
   type ReadDirResponse__Output,
   type StatFsResponse__Output,
   type TenantKeys__Output,
+  XattrPayloadCodec,
 } from '@kiseki/proto';
 import { ChunkTransport } from './chunk-transport.ts';
-import { entryContext, Keyring, openChunk, openPayload, sealChunk, sealPayload } from './crypto/index.ts';
+import {
+  entryContext,
+  Keyring,
+  openChunk,
+  openPayload,
+  sealChunk,
+  sealPayload,
+  xattrContext,
+} from './crypto/index.ts';
 import { type BlockEntry, FileData, type FileIo } from './file-data.ts';
 import { ByteLru } from './lru.ts';
 import { Rpc } from './rpc.ts';
@@ -41,6 +51,11 @@ export const UPLOADS_INFLIGHT_MAX = 4;
 export const FETCHES_INFLIGHT_MAX = 8;
 export const BLOCK_POOL_BYTES_MAX = 128 * 1024 * 1024;
 export const READDIR_PAGE = 1024;
+/** Linux's XATTR_NAME_MAX and XATTR_SIZE_MAX. */
+export const XATTR_NAME_BYTES_MAX = 255;
+export const XATTR_VALUE_BYTES_MAX = 64 * 1024;
+
+export type XattrSetMode = 'set' | 'create' | 'replace';
 
 export interface ConnectOptions {
   /** host:port of a kiseki-server (gRPC, TLS). */
@@ -81,6 +96,13 @@ function checkName(name: string): void {
   }
   if (Buffer.byteLength(name) > NAME_BYTES_MAX)
     throw new KisekiError('KISEKI_E_NAMETOOLONG', 'file name longer than 255 bytes');
+}
+
+function checkXattrName(name: string): void {
+  if (name.length === 0 || name.includes('\0'))
+    throw new KisekiError('KISEKI_E_INVAL', 'invalid extended attribute name');
+  if (Buffer.byteLength(name) > XATTR_NAME_BYTES_MAX)
+    throw new KisekiError('KISEKI_E_RANGE', 'extended attribute name longer than 255 bytes');
 }
 
 export class KisekiClient {
@@ -373,6 +395,80 @@ export class KisekiClient {
     const f = this.#files.get(ino);
     if (f && a.mtime) f.mtimeMs = undefined;
     return this.#withLocal(res.attr!);
+  }
+
+  /** A second name for inode `ino` (a hard link); returns the inode's new attributes. */
+  async link(ino: number, parent: number, name: string): Promise<Stat> {
+    checkName(name);
+    const keys = await this.keys();
+    const token = keys.nameToken(parent, name);
+    const res = await this.#mutate({
+      link: { ino, parent, nameToken: token },
+      payload: sealPayload(
+        keys,
+        EntryPayloadCodec.encode({ name, symlinkTarget: '' }),
+        entryContext(this.tenant, parent, token),
+      ),
+    });
+    return this.#withLocal(res.attr!);
+  }
+
+  /** Every extended attribute of an inode, names and values opened on this side. */
+  async xattrs(ino: number): Promise<Map<string, Buffer>> {
+    const keys = await this.keys();
+    const r = await this.rpc.call<object, ListXattrsResponse__Output>(this.rpc.clients.view, 'ListXattrs', {
+      ino,
+      read: this.#read(),
+    });
+    const out = new Map<string, Buffer>();
+    for (const x of r.xattrs) {
+      const p = XattrPayloadCodec.decode(
+        openPayload(keys, x.payload, xattrContext(this.tenant, ino, x.nameToken)),
+      );
+      out.set(p.name, Buffer.from(p.value));
+    }
+    return out;
+  }
+
+  /** One extended attribute's value; NODATA when the inode has no such attribute. */
+  async getxattr(ino: number, name: string): Promise<Buffer> {
+    checkXattrName(name);
+    const v = (await this.xattrs(ino)).get(name);
+    if (!v) throw new KisekiError('KISEKI_E_NODATA', `no extended attribute '${name}'`);
+    return v;
+  }
+
+  async setxattr(ino: number, name: string, value: Uint8Array, mode: XattrSetMode = 'set'): Promise<void> {
+    checkXattrName(name);
+    if (value.length > XATTR_VALUE_BYTES_MAX)
+      throw new KisekiError('KISEKI_E_TOOBIG', 'extended attribute value longer than 64 KiB');
+    const keys = await this.keys();
+    const token = keys.xattrToken(ino, name);
+    await this.#mutate({
+      xattr: {
+        ino,
+        nameToken: token,
+        mode:
+          mode === 'create'
+            ? 'XATTR_MODE_CREATE'
+            : mode === 'replace'
+              ? 'XATTR_MODE_REPLACE'
+              : 'XATTR_MODE_SET',
+      },
+      payload: sealPayload(
+        keys,
+        XattrPayloadCodec.encode({ name, value }),
+        xattrContext(this.tenant, ino, token),
+      ),
+    });
+  }
+
+  async removexattr(ino: number, name: string): Promise<void> {
+    checkXattrName(name);
+    const keys = await this.keys();
+    await this.#mutate({
+      xattr: { ino, nameToken: keys.xattrToken(ino, name), mode: 'XATTR_MODE_REMOVE' },
+    });
   }
 
   /** Capacity as this tenant sees it. */

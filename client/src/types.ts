@@ -22,6 +22,8 @@ export interface Stat {
   readonly ctime: Timespec;
   /** Seq of the delta that last changed the inode. */
   readonly version: number;
+  /** How many extended attributes the inode has. */
+  readonly xattrs?: number;
 }
 
 export interface DirEntry {
@@ -53,6 +55,7 @@ export function statFromAttr(a: Attr__Output): Stat {
     mtime: ts(a.mtime),
     ctime: ts(a.ctime),
     version: a.version,
+    xattrs: a.xattrs,
   };
 }
 

@@ -43,7 +43,9 @@ export const CHUNK_ID_BYTES = 32;
 export const CHUNK_PLAINTEXT_BYTES_MAX = 16 * 1024 * 1024;
 export const CHUNK_ENVELOPE_BYTES_MAX = CHUNK_PLAINTEXT_BYTES_MAX + CHUNK_HEADER_BYTES + TAG_BYTES;
 export const DELTA_HEADER_BYTES_MAX = 1024 * 1024;
-export const DELTA_PAYLOAD_BYTES_MAX = 64 * 1024;
+/** A sealed payload: room for a 64 KiB xattr value (Linux's XATTR_SIZE_MAX) with its name
+ * and the seal's overhead. */
+export const DELTA_PAYLOAD_BYTES_MAX = 64 * 1024 + 1024;
 
 export interface ChunkEnvelopeHeader {
   readonly tenantEpoch: number;

@@ -6,6 +6,7 @@
 import protobuf from 'protobufjs';
 import type { DeltaHeader, DeltaHeader__Output } from './gen/kiseki/v1/DeltaHeader.ts';
 import type { EntryPayload, EntryPayload__Output } from './gen/kiseki/v1/EntryPayload.ts';
+import type { XattrPayload, XattrPayload__Output } from './gen/kiseki/v1/XattrPayload.ts';
 import { PROTO_DIR } from './rpc.ts';
 
 const root = new protobuf.Root();
@@ -36,3 +37,4 @@ function codec<In extends object, Out>(name: string) {
 
 export const DeltaHeaderCodec = codec<DeltaHeader, DeltaHeader__Output>('kiseki.v1.DeltaHeader');
 export const EntryPayloadCodec = codec<EntryPayload, EntryPayload__Output>('kiseki.v1.EntryPayload');
+export const XattrPayloadCodec = codec<XattrPayload, XattrPayload__Output>('kiseki.v1.XattrPayload');

@@ -1,2 +1,2 @@
 export { type DedupMode, type EpochMaterial, Keyring } from './keyring.ts';
-export { entryContext, openChunk, openPayload, sealChunk, sealPayload } from './seal.ts';
+export { entryContext, openChunk, openPayload, sealChunk, sealPayload, xattrContext } from './seal.ts';

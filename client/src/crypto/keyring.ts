@@ -34,6 +34,7 @@ export class Keyring {
    * tenant's first epoch key (the "index key"); rotating it is a re-index (issue 5). */
   readonly #nameKey: Buffer;
   readonly #dedupKey: Buffer;
+  readonly #xattrKey: Buffer;
   readonly #dedup: DedupMode;
   readonly #expiresAtMs: number;
 
@@ -62,6 +63,7 @@ export class Keyring {
     this.currentEpoch = currentEpoch;
     this.#nameKey = hkdf(first!.tenantKey, '', 'kiseki/v1/name-token');
     this.#dedupKey = hkdf(first!.tenantKey, '', 'kiseki/v1/dedup');
+    this.#xattrKey = hkdf(first!.tenantKey, '', 'kiseki/v1/xattr-token');
     this.#dedup = dedup;
     this.#expiresAtMs = nowMs + cacheTtlMs;
   }
@@ -94,6 +96,13 @@ export class Keyring {
     return createHmac('sha256', this.#nameKey).update(p).update(name, 'utf8').digest();
   }
 
+  /** Deterministic, opaque token for an extended attribute: HMAC(xattr key, ino || name). */
+  xattrToken(ino: number, name: string): Buffer {
+    const p = Buffer.alloc(8);
+    p.writeBigUInt64LE(BigInt(ino));
+    return createHmac('sha256', this.#xattrKey).update(p).update(name, 'utf8').digest();
+  }
+
   /** Overwrites every key in memory; the keyring is unusable afterwards. */
   destroy(): void {
     for (const e of this.#epochs.values()) {
@@ -104,6 +113,7 @@ export class Keyring {
     this.#epochs.clear();
     this.#nameKey.fill(0);
     this.#dedupKey.fill(0);
+    this.#xattrKey.fill(0);
   }
 
   #epoch(epoch: number): DerivedEpoch {

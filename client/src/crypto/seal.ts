@@ -120,6 +120,13 @@ export function openPayload(keys: Keyring, sealed: Uint8Array, context: Uint8Arr
 }
 
 /** AAD context binding a sealed name to its directory entry: tenant, parent inode, name token. */
+/** Binds a sealed XattrPayload to its tenant, inode and token (it can't be moved elsewhere). */
+export function xattrContext(tenant: string, ino: number, nameToken: Uint8Array): Buffer {
+  const p = Buffer.alloc(8);
+  p.writeBigUInt64LE(BigInt(ino));
+  return Buffer.concat([Buffer.from(`kiseki/v1/xattr\0${tenant}\0`), p, nameToken]);
+}
+
 export function entryContext(tenant: string, parent: number, nameToken: Uint8Array): Buffer {
   const p = Buffer.alloc(8);
   p.writeBigUInt64LE(BigInt(parent));

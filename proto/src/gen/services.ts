@@ -24,9 +24,12 @@ import type { GetChunkResponse as _kiseki_v1_GetChunkResponse, GetChunkResponse_
 import type { HasChunksRequest as _kiseki_v1_HasChunksRequest, HasChunksRequest__Output as _kiseki_v1_HasChunksRequest__Output } from './kiseki/v1/HasChunksRequest.ts';
 import type { HasChunksResponse as _kiseki_v1_HasChunksResponse, HasChunksResponse__Output as _kiseki_v1_HasChunksResponse__Output } from './kiseki/v1/HasChunksResponse.ts';
 import type { KeyClient as _kiseki_v1_KeyClient, KeyDefinition as _kiseki_v1_KeyDefinition } from './kiseki/v1/Key.ts';
+import type { LinkOp as _kiseki_v1_LinkOp, LinkOp__Output as _kiseki_v1_LinkOp__Output } from './kiseki/v1/LinkOp.ts';
 import type { ListNamespacesRequest as _kiseki_v1_ListNamespacesRequest, ListNamespacesRequest__Output as _kiseki_v1_ListNamespacesRequest__Output } from './kiseki/v1/ListNamespacesRequest.ts';
 import type { ListNamespacesResponse as _kiseki_v1_ListNamespacesResponse, ListNamespacesResponse__Output as _kiseki_v1_ListNamespacesResponse__Output } from './kiseki/v1/ListNamespacesResponse.ts';
 import type { ListTenantsResponse as _kiseki_v1_ListTenantsResponse, ListTenantsResponse__Output as _kiseki_v1_ListTenantsResponse__Output } from './kiseki/v1/ListTenantsResponse.ts';
+import type { ListXattrsRequest as _kiseki_v1_ListXattrsRequest, ListXattrsRequest__Output as _kiseki_v1_ListXattrsRequest__Output } from './kiseki/v1/ListXattrsRequest.ts';
+import type { ListXattrsResponse as _kiseki_v1_ListXattrsResponse, ListXattrsResponse__Output as _kiseki_v1_ListXattrsResponse__Output } from './kiseki/v1/ListXattrsResponse.ts';
 import type { LogClient as _kiseki_v1_LogClient, LogDefinition as _kiseki_v1_LogDefinition } from './kiseki/v1/Log.ts';
 import type { LogEntry as _kiseki_v1_LogEntry, LogEntry__Output as _kiseki_v1_LogEntry__Output } from './kiseki/v1/LogEntry.ts';
 import type { LookupRequest as _kiseki_v1_LookupRequest, LookupRequest__Output as _kiseki_v1_LookupRequest__Output } from './kiseki/v1/LookupRequest.ts';
@@ -60,6 +63,9 @@ import type { UnpinRequest as _kiseki_v1_UnpinRequest, UnpinRequest__Output as _
 import type { ViewClient as _kiseki_v1_ViewClient, ViewDefinition as _kiseki_v1_ViewDefinition } from './kiseki/v1/View.ts';
 import type { WatchRequest as _kiseki_v1_WatchRequest, WatchRequest__Output as _kiseki_v1_WatchRequest__Output } from './kiseki/v1/WatchRequest.ts';
 import type { WriteOp as _kiseki_v1_WriteOp, WriteOp__Output as _kiseki_v1_WriteOp__Output } from './kiseki/v1/WriteOp.ts';
+import type { Xattr as _kiseki_v1_Xattr, Xattr__Output as _kiseki_v1_Xattr__Output } from './kiseki/v1/Xattr.ts';
+import type { XattrOp as _kiseki_v1_XattrOp, XattrOp__Output as _kiseki_v1_XattrOp__Output } from './kiseki/v1/XattrOp.ts';
+import type { XattrPayload as _kiseki_v1_XattrPayload, XattrPayload__Output as _kiseki_v1_XattrPayload__Output } from './kiseki/v1/XattrPayload.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -93,9 +99,12 @@ export interface ProtoGrpcType {
       HasChunksRequest: MessageTypeDefinition<_kiseki_v1_HasChunksRequest, _kiseki_v1_HasChunksRequest__Output>
       HasChunksResponse: MessageTypeDefinition<_kiseki_v1_HasChunksResponse, _kiseki_v1_HasChunksResponse__Output>
       Key: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_KeyClient> & { service: _kiseki_v1_KeyDefinition }
+      LinkOp: MessageTypeDefinition<_kiseki_v1_LinkOp, _kiseki_v1_LinkOp__Output>
       ListNamespacesRequest: MessageTypeDefinition<_kiseki_v1_ListNamespacesRequest, _kiseki_v1_ListNamespacesRequest__Output>
       ListNamespacesResponse: MessageTypeDefinition<_kiseki_v1_ListNamespacesResponse, _kiseki_v1_ListNamespacesResponse__Output>
       ListTenantsResponse: MessageTypeDefinition<_kiseki_v1_ListTenantsResponse, _kiseki_v1_ListTenantsResponse__Output>
+      ListXattrsRequest: MessageTypeDefinition<_kiseki_v1_ListXattrsRequest, _kiseki_v1_ListXattrsRequest__Output>
+      ListXattrsResponse: MessageTypeDefinition<_kiseki_v1_ListXattrsResponse, _kiseki_v1_ListXattrsResponse__Output>
       Log: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_LogClient> & { service: _kiseki_v1_LogDefinition }
       LogEntry: MessageTypeDefinition<_kiseki_v1_LogEntry, _kiseki_v1_LogEntry__Output>
       LookupRequest: MessageTypeDefinition<_kiseki_v1_LookupRequest, _kiseki_v1_LookupRequest__Output>
@@ -129,6 +138,10 @@ export interface ProtoGrpcType {
       View: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_ViewClient> & { service: _kiseki_v1_ViewDefinition }
       WatchRequest: MessageTypeDefinition<_kiseki_v1_WatchRequest, _kiseki_v1_WatchRequest__Output>
       WriteOp: MessageTypeDefinition<_kiseki_v1_WriteOp, _kiseki_v1_WriteOp__Output>
+      Xattr: MessageTypeDefinition<_kiseki_v1_Xattr, _kiseki_v1_Xattr__Output>
+      XattrMode: EnumTypeDefinition
+      XattrOp: MessageTypeDefinition<_kiseki_v1_XattrOp, _kiseki_v1_XattrOp__Output>
+      XattrPayload: MessageTypeDefinition<_kiseki_v1_XattrPayload, _kiseki_v1_XattrPayload__Output>
     }
   }
 }

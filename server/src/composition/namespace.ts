@@ -23,6 +23,12 @@ import { type InodeRec, kindFromWire, ROOT, toAttr } from '../view/index.ts';
 export const NAME_TOKEN_BYTES = 32;
 export const FILE_BYTES_MAX = 2 ** 50;
 export const BLOCKS_PER_WRITE_MAX = 4096;
+/** Hard links per inode (ext4's limit); one more is EMLINK. */
+export const NLINK_MAX = 65_000;
+/** Extended attributes per inode, and their sealed bytes in all (a bound on one inode's
+ * ListXattrs answer; Linux caps one value at 64 KiB). */
+export const XATTRS_PER_INODE_MAX = 1024;
+export const XATTR_BYTES_PER_INODE_MAX = 4 * 1024 * 1024;
 
 /** Tells which of the given chunks are not durable in chunk storage (I-L5). */
 export interface ChunkPresence {
@@ -199,6 +205,43 @@ export class NamespaceShard {
           );
         }
         return { op: { write: w }, payload: Buffer.alloc(0), ino: w.ino };
+      }
+      case 'link': {
+        const l = req.link!;
+        this.#dir(l.parent);
+        this.#token(l.nameToken);
+        this.#payload(req.payload, true);
+        const rec = this.#inode(l.ino);
+        if (rec.kind === 'dir')
+          throw new KisekiError('KISEKI_E_PERM', 'hard links to directories are not allowed');
+        if (rec.kind === 'symlink')
+          // A symlink's target is sealed with its one entry; a second entry could not open it.
+          throw new KisekiError('KISEKI_E_PERM', 'hard links to symbolic links are not supported');
+        if (rec.nlink >= NLINK_MAX) throw new KisekiError('KISEKI_E_MLINK', 'too many links');
+        if (this.view.lookup(tenant, l.parent, l.nameToken.toString('hex')))
+          throw new KisekiError('KISEKI_E_EXIST', 'an entry with that name exists');
+        return { op: { link: l }, payload: req.payload, ino: l.ino };
+      }
+      case 'xattr': {
+        const x = req.xattr!;
+        const rec = this.#inode(x.ino);
+        this.#token(x.nameToken);
+        const remove = x.mode === 'XATTR_MODE_REMOVE';
+        this.#payload(req.payload, !remove);
+        if (remove && req.payload.length > 0)
+          throw new KisekiError('KISEKI_E_INVAL', 'removing an extended attribute carries no payload');
+        const old = this.view.getXattr(tenant, x.ino, x.nameToken.toString('hex'));
+        if (!old && (remove || x.mode === 'XATTR_MODE_REPLACE'))
+          throw new KisekiError('KISEKI_E_NODATA', 'no such extended attribute');
+        if (old && x.mode === 'XATTR_MODE_CREATE')
+          throw new KisekiError('KISEKI_E_EXIST', 'the extended attribute exists');
+        if (!remove) {
+          if (!old && (rec.xattrs ?? 0) >= XATTRS_PER_INODE_MAX)
+            throw new KisekiError('KISEKI_E_NOSPC', 'too many extended attributes on this inode');
+          if ((rec.xattrBytes ?? 0) - (old?.length ?? 0) + req.payload.length > XATTR_BYTES_PER_INODE_MAX)
+            throw new KisekiError('KISEKI_E_NOSPC', 'extended attributes of this inode are too large');
+        }
+        return { op: { xattr: x }, payload: remove ? Buffer.alloc(0) : req.payload, ino: x.ino };
       }
       default:
         throw new KisekiError('KISEKI_E_INVAL', 'mutation names no operation');

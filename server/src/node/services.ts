@@ -128,6 +128,19 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
         return attrOf(t, req.ino, await readCtx(t, req.read));
       },
     ),
+    ListXattrs: unary(
+      log,
+      'View.ListXattrs',
+      async (req: { ino: number; read: ReadOptions__Output | null }, call) => {
+        const t = session(call);
+        const ctx = await readCtx(t, req.read);
+        attrOf(t, req.ino, ctx); // NOENT for a missing inode
+        const xattrs = state.view
+          .listXattrs(t.tenant, req.ino, ctx)
+          .map((x) => ({ nameToken: Buffer.from(x.tokenHex, 'hex'), payload: Buffer.from(x.payload) }));
+        return { xattrs };
+      },
+    ),
     ReadDir: unary(
       log,
       'View.ReadDir',

@@ -29,6 +29,10 @@ export interface InodeRec {
   /** Symlinks: the sealed EntryPayload with the target. */
   payload?: Uint8Array;
   blockSize: number;
+  /** How many extended attributes the inode has (absent in records written before xattrs). */
+  xattrs?: number;
+  /** Sum of the sealed sizes of its extended attributes. */
+  xattrBytes?: number;
 }
 
 export interface DirentRec {
@@ -78,5 +82,6 @@ export function toAttr(ino: number, r: InodeRec): Attr {
     nlink: r.nlink,
     version: r.version,
     payload: r.payload ? Buffer.from(r.payload) : Buffer.alloc(0),
+    xattrs: r.xattrs ?? 0,
   };
 }

@@ -38,6 +38,8 @@ export class ViewStore {
   readonly #dirents: Database<DirentRec, [string, number, string]>;
   readonly #blocks: Database<BlockRec, [string, number, number]>;
   readonly #chunkrefs: Database<number, [string, string]>;
+  /** Sealed XattrPayloads by (tenant, inode, name token). */
+  readonly #xattrs: Database<Uint8Array, [string, number, string]>;
   readonly #meta: Database<number, string>;
   readonly blockSize: number;
 
@@ -47,12 +49,13 @@ export class ViewStore {
     this.#dirents = env.openDB({ name: 'dirents' });
     this.#blocks = env.openDB({ name: 'blocks' });
     this.#chunkrefs = env.openDB({ name: 'chunkrefs' });
+    this.#xattrs = env.openDB({ name: 'xattrs' });
     this.#meta = env.openDB({ name: 'meta' });
     this.blockSize = blockSize;
   }
 
   static open(opts: ViewStoreOptions): ViewStore {
-    const env = open({ path: opts.dir, noSync: true, maxDbs: 8, mapSize: 8 * 1024 ** 3 });
+    const env = open({ path: opts.dir, noSync: true, maxDbs: 12, mapSize: 8 * 1024 ** 3 });
     return new ViewStore(env, opts.blockSize);
   }
 
@@ -131,6 +134,26 @@ export class ViewStore {
       ...ctx,
     })) {
       out.push({ index: key[2], ...value });
+    }
+    return out;
+  }
+
+  getXattr(tenant: string, ino: number, tokenHex: string, ctx: ReadCtx = {}): Uint8Array | undefined {
+    return this.#xattrs.get([tenant, ino, tokenHex], ctx);
+  }
+
+  listXattrs(
+    tenant: string,
+    ino: number,
+    ctx: ReadCtx = {},
+  ): Array<{ tokenHex: string; payload: Uint8Array }> {
+    const out: Array<{ tokenHex: string; payload: Uint8Array }> = [];
+    for (const { key, value } of this.#xattrs.getRange({
+      start: [tenant, ino, ''],
+      end: [tenant, ino + 1, ''],
+      ...ctx,
+    })) {
+      out.push({ tokenHex: key[2], payload: value });
     }
     return out;
   }
@@ -295,6 +318,47 @@ export class ViewStore {
         });
         return;
       }
+      case 'link': {
+        const op = h.link!;
+        const token = op.nameToken.toString('hex');
+        invariant(!this.#dirents.get([tenant, op.parent, token]), 'link target entry is free');
+        const r = this.#mustInode(tenant, op.ino, 'linked inode');
+        invariant(r.kind !== 'dir', 'directories have no hard links');
+        this.#dirents.putSync([tenant, op.parent, token], {
+          ino: op.ino,
+          kind: r.kind,
+          payload: this.#payload,
+        });
+        this.#inodes.putSync([tenant, op.ino], { ...r, nlink: r.nlink + 1, ctime: now, version: seq });
+        const parent = this.#mustInode(tenant, op.parent, 'link parent');
+        this.#touchDir(tenant, op.parent, parent, seq, now, 1, 0);
+        return;
+      }
+      case 'xattr': {
+        const op = h.xattr!;
+        const token = op.nameToken.toString('hex');
+        const r = this.#mustInode(tenant, op.ino, 'xattr inode');
+        const old = this.#xattrs.get([tenant, op.ino, token]);
+        let count = r.xattrs ?? 0;
+        let bytes = (r.xattrBytes ?? 0) - (old?.length ?? 0);
+        if (op.mode === 'XATTR_MODE_REMOVE') {
+          invariant(old, 'a removed extended attribute exists');
+          this.#xattrs.removeSync([tenant, op.ino, token]);
+          count--;
+        } else {
+          this.#xattrs.putSync([tenant, op.ino, token], this.#payload);
+          bytes += this.#payload.length;
+          if (!old) count++;
+        }
+        this.#inodes.putSync([tenant, op.ino], {
+          ...r,
+          xattrs: count,
+          xattrBytes: bytes,
+          ctime: now,
+          version: seq,
+        });
+        return;
+      }
       default:
         throw new KisekiError('KISEKI_E_CORRUPT', `delta ${seq} has no known operation`);
     }
@@ -352,6 +416,7 @@ export class ViewStore {
       this.#blocks.removeSync([tenant, ino, b.index]);
       this.#decref(tenant, b.chunk);
     }
+    for (const x of this.listXattrs(tenant, ino)) this.#xattrs.removeSync([tenant, ino, x.tokenHex]);
     this.#inodes.removeSync([tenant, ino]);
   }
 

@@ -30,6 +30,10 @@ export interface Attr {
    * symlinks: the sealed EntryPayload holding the target
    */
   'payload'?: (Buffer | Uint8Array | string);
+  /**
+   * how many extended attributes the inode has (0 lets getxattr skip a call)
+   */
+  'xattrs'?: (number);
 }
 
 /**
@@ -58,4 +62,8 @@ export interface Attr__Output {
    * symlinks: the sealed EntryPayload holding the target
    */
   'payload': (Buffer);
+  /**
+   * how many extended attributes the inode has (0 lets getxattr skip a call)
+   */
+  'xattrs': (number);
 }

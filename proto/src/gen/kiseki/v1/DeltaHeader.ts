@@ -6,6 +6,8 @@ import type { RemoveOp as _kiseki_v1_RemoveOp, RemoveOp__Output as _kiseki_v1_Re
 import type { RenameOp as _kiseki_v1_RenameOp, RenameOp__Output as _kiseki_v1_RenameOp__Output } from '../../kiseki/v1/RenameOp.ts';
 import type { SetAttrOp as _kiseki_v1_SetAttrOp, SetAttrOp__Output as _kiseki_v1_SetAttrOp__Output } from '../../kiseki/v1/SetAttrOp.ts';
 import type { WriteOp as _kiseki_v1_WriteOp, WriteOp__Output as _kiseki_v1_WriteOp__Output } from '../../kiseki/v1/WriteOp.ts';
+import type { LinkOp as _kiseki_v1_LinkOp, LinkOp__Output as _kiseki_v1_LinkOp__Output } from '../../kiseki/v1/LinkOp.ts';
+import type { XattrOp as _kiseki_v1_XattrOp, XattrOp__Output as _kiseki_v1_XattrOp__Output } from '../../kiseki/v1/XattrOp.ts';
 
 export interface DeltaHeader {
   /**
@@ -22,7 +24,9 @@ export interface DeltaHeader {
   'rename'?: (_kiseki_v1_RenameOp | null);
   'setattr'?: (_kiseki_v1_SetAttrOp | null);
   'write'?: (_kiseki_v1_WriteOp | null);
-  'op'?: "create"|"remove"|"rename"|"setattr"|"write";
+  'link'?: (_kiseki_v1_LinkOp | null);
+  'xattr'?: (_kiseki_v1_XattrOp | null);
+  'op'?: "create"|"remove"|"rename"|"setattr"|"write"|"link"|"xattr";
 }
 
 export interface DeltaHeader__Output {
@@ -40,5 +44,7 @@ export interface DeltaHeader__Output {
   'rename'?: (_kiseki_v1_RenameOp__Output | null);
   'setattr'?: (_kiseki_v1_SetAttrOp__Output | null);
   'write'?: (_kiseki_v1_WriteOp__Output | null);
-  'op'?: "create"|"remove"|"rename"|"setattr"|"write";
+  'link'?: (_kiseki_v1_LinkOp__Output | null);
+  'xattr'?: (_kiseki_v1_XattrOp__Output | null);
+  'op'?: "create"|"remove"|"rename"|"setattr"|"write"|"link"|"xattr";
 }

@@ -5,6 +5,8 @@ import type { RemoveOp as _kiseki_v1_RemoveOp, RemoveOp__Output as _kiseki_v1_Re
 import type { RenameOp as _kiseki_v1_RenameOp, RenameOp__Output as _kiseki_v1_RenameOp__Output } from '../../kiseki/v1/RenameOp.ts';
 import type { SetAttrOp as _kiseki_v1_SetAttrOp, SetAttrOp__Output as _kiseki_v1_SetAttrOp__Output } from '../../kiseki/v1/SetAttrOp.ts';
 import type { WriteOp as _kiseki_v1_WriteOp, WriteOp__Output as _kiseki_v1_WriteOp__Output } from '../../kiseki/v1/WriteOp.ts';
+import type { LinkOp as _kiseki_v1_LinkOp, LinkOp__Output as _kiseki_v1_LinkOp__Output } from '../../kiseki/v1/LinkOp.ts';
+import type { XattrOp as _kiseki_v1_XattrOp, XattrOp__Output as _kiseki_v1_XattrOp__Output } from '../../kiseki/v1/XattrOp.ts';
 
 export interface MutateRequest {
   'create'?: (_kiseki_v1_CreateOp | null);
@@ -12,11 +14,14 @@ export interface MutateRequest {
   'rename'?: (_kiseki_v1_RenameOp | null);
   'setattr'?: (_kiseki_v1_SetAttrOp | null);
   'write'?: (_kiseki_v1_WriteOp | null);
+  'link'?: (_kiseki_v1_LinkOp | null);
+  'xattr'?: (_kiseki_v1_XattrOp | null);
   /**
-   * tenant-sealed EntryPayload (create, rename); opaque to the server
+   * Tenant-sealed EntryPayload (create, rename, link) or XattrPayload (xattr set); opaque to
+   * the server.
    */
   'payload'?: (Buffer | Uint8Array | string);
-  'op'?: "create"|"remove"|"rename"|"setattr"|"write";
+  'op'?: "create"|"remove"|"rename"|"setattr"|"write"|"link"|"xattr";
 }
 
 export interface MutateRequest__Output {
@@ -25,9 +30,12 @@ export interface MutateRequest__Output {
   'rename'?: (_kiseki_v1_RenameOp__Output | null);
   'setattr'?: (_kiseki_v1_SetAttrOp__Output | null);
   'write'?: (_kiseki_v1_WriteOp__Output | null);
+  'link'?: (_kiseki_v1_LinkOp__Output | null);
+  'xattr'?: (_kiseki_v1_XattrOp__Output | null);
   /**
-   * tenant-sealed EntryPayload (create, rename); opaque to the server
+   * Tenant-sealed EntryPayload (create, rename, link) or XattrPayload (xattr set); opaque to
+   * the server.
    */
   'payload': (Buffer);
-  'op'?: "create"|"remove"|"rename"|"setattr"|"write";
+  'op'?: "create"|"remove"|"rename"|"setattr"|"write"|"link"|"xattr";
 }

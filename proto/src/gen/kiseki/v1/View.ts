@@ -7,6 +7,8 @@ import type { Empty as _kiseki_v1_Empty, Empty__Output as _kiseki_v1_Empty__Outp
 import type { GetAttrRequest as _kiseki_v1_GetAttrRequest, GetAttrRequest__Output as _kiseki_v1_GetAttrRequest__Output } from '../../kiseki/v1/GetAttrRequest.ts';
 import type { GetBlocksRequest as _kiseki_v1_GetBlocksRequest, GetBlocksRequest__Output as _kiseki_v1_GetBlocksRequest__Output } from '../../kiseki/v1/GetBlocksRequest.ts';
 import type { GetBlocksResponse as _kiseki_v1_GetBlocksResponse, GetBlocksResponse__Output as _kiseki_v1_GetBlocksResponse__Output } from '../../kiseki/v1/GetBlocksResponse.ts';
+import type { ListXattrsRequest as _kiseki_v1_ListXattrsRequest, ListXattrsRequest__Output as _kiseki_v1_ListXattrsRequest__Output } from '../../kiseki/v1/ListXattrsRequest.ts';
+import type { ListXattrsResponse as _kiseki_v1_ListXattrsResponse, ListXattrsResponse__Output as _kiseki_v1_ListXattrsResponse__Output } from '../../kiseki/v1/ListXattrsResponse.ts';
 import type { LookupRequest as _kiseki_v1_LookupRequest, LookupRequest__Output as _kiseki_v1_LookupRequest__Output } from '../../kiseki/v1/LookupRequest.ts';
 import type { LookupResponse as _kiseki_v1_LookupResponse, LookupResponse__Output as _kiseki_v1_LookupResponse__Output } from '../../kiseki/v1/LookupResponse.ts';
 import type { PinRequest as _kiseki_v1_PinRequest, PinRequest__Output as _kiseki_v1_PinRequest__Output } from '../../kiseki/v1/PinRequest.ts';
@@ -34,6 +36,21 @@ export interface ViewClient extends grpc.Client {
   getBlocks(argument: _kiseki_v1_GetBlocksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_GetBlocksResponse__Output>): grpc.ClientUnaryCall;
   getBlocks(argument: _kiseki_v1_GetBlocksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_GetBlocksResponse__Output>): grpc.ClientUnaryCall;
   getBlocks(argument: _kiseki_v1_GetBlocksRequest, callback: grpc.requestCallback<_kiseki_v1_GetBlocksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Every extended attribute of an inode, sealed (the client opens names and values).
+   */
+  ListXattrs(argument: _kiseki_v1_ListXattrsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  ListXattrs(argument: _kiseki_v1_ListXattrsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  ListXattrs(argument: _kiseki_v1_ListXattrsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  ListXattrs(argument: _kiseki_v1_ListXattrsRequest, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Every extended attribute of an inode, sealed (the client opens names and values).
+   */
+  listXattrs(argument: _kiseki_v1_ListXattrsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  listXattrs(argument: _kiseki_v1_ListXattrsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  listXattrs(argument: _kiseki_v1_ListXattrsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
+  listXattrs(argument: _kiseki_v1_ListXattrsRequest, callback: grpc.requestCallback<_kiseki_v1_ListXattrsResponse__Output>): grpc.ClientUnaryCall;
   
   Lookup(argument: _kiseki_v1_LookupRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kiseki_v1_LookupResponse__Output>): grpc.ClientUnaryCall;
   Lookup(argument: _kiseki_v1_LookupRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kiseki_v1_LookupResponse__Output>): grpc.ClientUnaryCall;
@@ -93,6 +110,11 @@ export interface ViewHandlers extends grpc.UntypedServiceImplementation {
   
   GetBlocks: grpc.handleUnaryCall<_kiseki_v1_GetBlocksRequest__Output, _kiseki_v1_GetBlocksResponse>;
   
+  /**
+   * Every extended attribute of an inode, sealed (the client opens names and values).
+   */
+  ListXattrs: grpc.handleUnaryCall<_kiseki_v1_ListXattrsRequest__Output, _kiseki_v1_ListXattrsResponse>;
+  
   Lookup: grpc.handleUnaryCall<_kiseki_v1_LookupRequest__Output, _kiseki_v1_LookupResponse>;
   
   Pin: grpc.handleUnaryCall<_kiseki_v1_PinRequest__Output, _kiseki_v1_PinResponse>;
@@ -111,6 +133,7 @@ export interface ViewHandlers extends grpc.UntypedServiceImplementation {
 export interface ViewDefinition extends grpc.ServiceDefinition {
   GetAttr: MethodDefinition<_kiseki_v1_GetAttrRequest, _kiseki_v1_Attr, _kiseki_v1_GetAttrRequest__Output, _kiseki_v1_Attr__Output>
   GetBlocks: MethodDefinition<_kiseki_v1_GetBlocksRequest, _kiseki_v1_GetBlocksResponse, _kiseki_v1_GetBlocksRequest__Output, _kiseki_v1_GetBlocksResponse__Output>
+  ListXattrs: MethodDefinition<_kiseki_v1_ListXattrsRequest, _kiseki_v1_ListXattrsResponse, _kiseki_v1_ListXattrsRequest__Output, _kiseki_v1_ListXattrsResponse__Output>
   Lookup: MethodDefinition<_kiseki_v1_LookupRequest, _kiseki_v1_LookupResponse, _kiseki_v1_LookupRequest__Output, _kiseki_v1_LookupResponse__Output>
   Pin: MethodDefinition<_kiseki_v1_PinRequest, _kiseki_v1_PinResponse, _kiseki_v1_PinRequest__Output, _kiseki_v1_PinResponse__Output>
   ReadDir: MethodDefinition<_kiseki_v1_ReadDirRequest, _kiseki_v1_ReadDirResponse, _kiseki_v1_ReadDirRequest__Output, _kiseki_v1_ReadDirResponse__Output>
