@@ -17,7 +17,8 @@ NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 
 # --- Debian packages ----------------------------------------------------------------------
 # fuse3: fusermount3 and the kernel interface; libfuse2: the library fuse-native binds.
-PKGS=(fuse3 libfuse2 openssl)
+# libisal-dev: Intel ISA-L, which native/ links for erasure coding (no fallback).
+PKGS=(fuse3 libfuse2 openssl libisal-dev)
 case "$PROFILE" in
   test) PKGS+=(rsync fio) ;;
   bench) PKGS+=(rsync fio gocryptfs) ;;
