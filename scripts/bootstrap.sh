@@ -20,7 +20,7 @@ NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 # libisal-dev: Intel ISA-L, which native/ links for erasure coding (no fallback).
 PKGS=(fuse3 libfuse2 openssl libisal-dev)
 case "$PROFILE" in
-  test) PKGS+=(rsync fio) ;;
+  test) PKGS+=(rsync fio softhsm2 python3-pykmip) ;;
   bench) PKGS+=(rsync fio gocryptfs) ;;
 esac
 missing=()
@@ -54,6 +54,8 @@ fi
 
 # --- workspace packages -------------------------------------------------------------------
 cd "$ROOT"
+# Native addons (pkcs11js, ours) build against the installed Node headers: no header download.
+[ -d /usr/include/node ] && export npm_config_nodedir="${npm_config_nodedir:-/usr}"
 stamp=node_modules/.kiseki-installed
 if [ ! -f "$stamp" ] || [ pnpm-lock.yaml -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   say "installing workspace packages (pnpm install)"

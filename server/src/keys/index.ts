@@ -5,5 +5,19 @@ export {
   type TenantKeySet,
 } from './manager.ts';
 export { InternalKms } from './providers/internal.ts';
-export type { TenantKmsProvider, WrapContext } from './providers/provider.ts';
+export { type Pkcs11Config, Pkcs11Kms } from './providers/pkcs11.ts';
+export type {
+  DataKey,
+  KmsCallOptions,
+  KmsHealth,
+  KmsKind,
+  TenantKmsProvider,
+  WrapContext,
+} from './providers/provider.ts';
+export {
+  CircuitBreaker,
+  type ResilienceOptions,
+  type ResilientProvider,
+  resilient,
+} from './providers/resilience.ts';
 export { writeFileDurable } from './secret-file.ts';

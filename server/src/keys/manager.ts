@@ -79,9 +79,13 @@ export class KeyManager {
     await mkdir(this.#tenantDir(tenant), { recursive: true, mode: 0o700 });
     const path = join(this.#tenantDir(tenant), 'epoch-1.wrapped');
     if (existsSync(path)) return;
-    const key = randomBytes(32);
-    const wrapped = await provider.wrap(key, { tenant, epoch: 1, purpose: 'tenant-data-key' });
-    key.fill(0);
+    // The wrapped key is written only after the KMS returned it: an unavailable KMS leaves no file.
+    const { plaintext, wrapped } = await provider.generateDataKey({
+      tenant,
+      epoch: 1,
+      purpose: 'tenant-data-key',
+    });
+    plaintext.fill(0);
     await writeFileDurable(path, wrapped);
   }
 

@@ -1,9 +1,11 @@
 /**
  * The internal tenant KMS (the default): one 256-bit KEK per tenant in its own 0600 file under
  * the node's key directory, wrapping with AES-256-GCM. Suited to a single node and to tests;
- * production tenants bring Vault, KMIP, AWS KMS or PKCS#11 (issue 5).
+ * production tenants bring Vault, KMIP, AWS KMS or PKCS#11. Unlike the external providers the
+ * KEK is in this process's memory during a wrap or unwrap (and zeroed after).
  *
- * Wrapped format v1: 'KSKW' | version u8 = 1 | reserved 3 | nonce 12 | ciphertext 32 | tag 16.
+ * Wrapped format v1: 'KSKW' | version u8 = 1 | reserved 3 = 0 | nonce 12 | ciphertext 32 | tag 16,
+ * AAD = contextAad(ctx).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -11,9 +13,17 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
 import { writeFileDurable } from '../secret-file.ts';
-import { contextAad, type TenantKmsProvider, type WrapContext } from './provider.ts';
+import {
+  assertTenantName,
+  contextAad,
+  type DataKey,
+  generateThenWrap,
+  type KmsHealth,
+  type TenantKmsProvider,
+  type WrapContext,
+} from './provider.ts';
+import { WRAP_MAGIC } from './wrap-format.ts';
 
-const MAGIC = Buffer.from('KSKW');
 const WRAPPED_BYTES = 4 + 4 + 12 + 32 + 16;
 
 export class InternalKms implements TenantKmsProvider {
@@ -21,6 +31,7 @@ export class InternalKms implements TenantKmsProvider {
   constructor(private readonly dir: string) {}
 
   #path(tenant: string): string {
+    assertTenantName(tenant);
     return join(this.dir, `${tenant}.kek`);
   }
 
@@ -54,12 +65,12 @@ export class InternalKms implements TenantKmsProvider {
     c.setAAD(contextAad(ctx));
     const ct = Buffer.concat([c.update(key), c.final()]);
     kek.fill(0);
-    return Buffer.concat([MAGIC, Buffer.from([1, 0, 0, 0]), nonce, ct, c.getAuthTag()]);
+    return Buffer.concat([WRAP_MAGIC, Buffer.from([1, 0, 0, 0]), nonce, ct, c.getAuthTag()]);
   }
 
   async unwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Uint8Array> {
     const w = Buffer.from(wrapped);
-    if (w.length !== WRAPPED_BYTES || !w.subarray(0, 4).equals(MAGIC) || w[4] !== 1) {
+    if (w.length !== WRAPPED_BYTES || !w.subarray(0, 4).equals(WRAP_MAGIC) || w[4] !== 1) {
       throw new KisekiError('KISEKI_E_CORRUPT', 'wrapped key is not in internal format v1');
     }
     const kek = await this.#kek(ctx.tenant);
@@ -78,7 +89,30 @@ export class InternalKms implements TenantKmsProvider {
     }
   }
 
+  generateDataKey(ctx: WrapContext): Promise<DataKey> {
+    return generateThenWrap(this, ctx);
+  }
+
+  async health(opts?: { tenant?: string }): Promise<KmsHealth> {
+    const t0 = performance.now();
+    const done = (ok: boolean, detail: string): KmsHealth => ({
+      kind: this.kind,
+      ok,
+      latencyMs: performance.now() - t0,
+      detail,
+    });
+    if (opts?.tenant === undefined) return done(true, `key directory ${this.dir}`);
+    try {
+      (await this.#kek(opts.tenant)).fill(0);
+      return done(true, `tenant ${opts.tenant} KEK present`);
+    } catch (err) {
+      return done(false, (err as Error).message);
+    }
+  }
+
   async destroyKek(tenant: string): Promise<void> {
     await rm(this.#path(tenant), { force: true });
   }
+
+  async close(): Promise<void> {}
 }
