@@ -5,6 +5,15 @@ import { dirname, resolve } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
 import { Command, InvalidArgumentError } from 'commander';
 import { Admin } from './admin.ts';
+import {
+  CACHE_BYTES_DEFAULT,
+  cacheStats,
+  cacheWipe,
+  defaultCacheDir,
+  namespacePath,
+  progressBar,
+  stage,
+} from './cache.ts';
 import { caPath, credentialPath, defaultHome, defaultMount, serverAddress } from './home.ts';
 import { MOUNT_BIN, up } from './up.ts';
 
@@ -156,6 +165,64 @@ program
     const r = spawnSync('fusermount3', ['-u', resolve(mountpoint)], { encoding: 'utf8' });
     if (r.error) throw new KisekiError('KISEKI_E_UNAVAILABLE', 'fusermount3 not found: install fuse3');
     if (r.status !== 0) throw new KisekiError('KISEKI_E_INVAL', `unmount failed: ${r.stderr.trim()}`);
+  });
+
+program
+  .command('stage <path>')
+  .description(
+    "prefetch a file or directory tree into this host's client cache (pinned), so reads need no chunk server; " +
+      'PATH is inside a Kiseki mount or a namespace path like /datasets/x',
+  )
+  .option('--tenant <name>', "tenant (default: the mount's, else default)")
+  .option('--cache-dir <dir>', 'client cache directory', defaultCacheDir())
+  .option('--cache-bytes <size>', 'cache bound (e.g. 100G)', bytes, CACHE_BYTES_DEFAULT)
+  .action(async (path: string, o: { tenant?: string; cacheDir: string; cacheBytes: number }) => {
+    const home = opts().home;
+    const where = namespacePath(path);
+    const tenant = o.tenant ?? where.tenant ?? 'default';
+    const bar = progressBar(`staging ${where.path}`, fmtBytes);
+    const t0 = Date.now();
+    const r = await stage(where.path, {
+      server: serverAddress(home, opts().server),
+      ca: caPath(home),
+      tenant,
+      credentialFile: credentialPath(home, tenant),
+      cacheDir: o.cacheDir,
+      cacheBytes: o.cacheBytes,
+      progress: (done, total, files) => bar.update(done, total, `${files} files`),
+    });
+    bar.end();
+    const s = ((Date.now() - t0) / 1000).toFixed(1);
+    process.stdout.write(
+      `staged ${r.files} files, ${fmtBytes(r.bytes)} in ${s} s (${r.fetchedChunks} chunks fetched, ` +
+        `${r.cachedChunks} already cached); cache ${r.stats.dir}: ${fmtBytes(r.stats.pinnedBytes)} pinned, ` +
+        `${fmtBytes(r.stats.bytes)} in all\n`,
+    );
+  });
+
+const cache = program
+  .command('cache')
+  .description("this host's client cache (L2, sealed chunks on local disk)");
+cache
+  .command('stats')
+  .description('entries and bytes in the cache, pinned and organic')
+  .option('--tenant <name>', 'tenant', 'default')
+  .option('--cache-dir <dir>', 'client cache directory', defaultCacheDir())
+  .action((o: { tenant: string; cacheDir: string }) => {
+    const s = cacheStats(o.cacheDir, o.tenant);
+    process.stdout.write(
+      `${s.dir}: ${s.entries} chunks, ${fmtBytes(s.bytes)} (${fmtBytes(s.pinnedBytes)} pinned, ` +
+        `${fmtBytes(s.bytes - s.pinnedBytes)} organic)\n`,
+    );
+  });
+cache
+  .command('wipe')
+  .description("empty the tenant's cache on this host (pinned data too)")
+  .option('--tenant <name>', 'tenant', 'default')
+  .option('--cache-dir <dir>', 'client cache directory', defaultCacheDir())
+  .action((o: { tenant: string; cacheDir: string }) => {
+    cacheWipe(o.cacheDir, o.tenant);
+    process.stdout.write(`wiped ${o.cacheDir}/${o.tenant}\n`);
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -20,6 +20,7 @@ import {
   type TenantKeys__Output,
   XattrPayloadCodec,
 } from '@kiseki/proto';
+import { type CacheMode, L2Cache } from './cache/l2.ts';
 import { ChunkTransport } from './chunk-transport.ts';
 import {
   entryContext,
@@ -69,6 +70,9 @@ export interface ConnectOptions {
   readonly clientName?: string;
   /** Decrypted-block cache (L1, memory) bound. */
   readonly cacheBytes?: number;
+  /** The L2 cache on local disk (sealed chunk envelopes): its root directory, bound and mode.
+   * Without a directory there is no L2. */
+  readonly l2?: { readonly dir: string; readonly capacityBytes: number; readonly mode: CacheMode };
   readonly connectTimeoutMs?: number;
   /** Reach chunk servers at this base URL instead of the one the node advertises (NAT, proxies). */
   readonly chunkUrl?: string;
@@ -98,6 +102,19 @@ function checkName(name: string): void {
     throw new KisekiError('KISEKI_E_NAMETOOLONG', 'file name longer than 255 bytes');
 }
 
+/** A file the session needs (CA, credential): a clear error when it can't be read. */
+function readSetupFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new KisekiError(
+      code === 'ENOENT' ? 'KISEKI_E_NOENT' : 'KISEKI_E_ACCES',
+      `can't read the ${what} at ${path} (${code})`,
+    );
+  }
+}
+
 function checkXattrName(name: string): void {
   if (name.length === 0 || name.includes('\0'))
     throw new KisekiError('KISEKI_E_INVAL', 'invalid extended attribute name');
@@ -124,14 +141,17 @@ export class KisekiClient {
   readonly #fetches = new Semaphore(FETCHES_INFLIGHT_MAX);
   readonly #pool: Buffer[] = [];
   /** Counters for tests and `kiseki cache stats`. */
-  readonly stats = { chunkGets: 0, chunkPuts: 0, cacheHits: 0 };
+  readonly stats = { chunkGets: 0, chunkPuts: 0, cacheHits: 0, l2Hits: 0 };
+  readonly l2: L2Cache | undefined;
 
   private constructor(
     rpc: Rpc,
     transport: ChunkTransport,
     s: { tenant: string; root: number; blockSize: number; dedup: 'tenant' | 'global' },
     cacheBytes: number,
+    l2?: L2Cache,
   ) {
+    this.l2 = l2;
     this.rpc = rpc;
     this.#transport = transport;
     this.tenant = s.tenant;
@@ -144,9 +164,12 @@ export class KisekiClient {
 
   /** Opens a tenant session: TLS to the node, credential check, key material. */
   static async connect(opts: ConnectOptions): Promise<KisekiClient> {
-    const caCert = typeof opts.ca === 'string' ? readFileSync(opts.ca) : opts.ca;
+    const caCert = typeof opts.ca === 'string' ? readSetupFile(opts.ca, 'cluster CA') : opts.ca;
     const credential =
-      opts.credential ?? (opts.credentialFile ? readFileSync(opts.credentialFile, 'utf8').trim() : undefined);
+      opts.credential ??
+      (opts.credentialFile
+        ? readSetupFile(opts.credentialFile, 'tenant credential').toString('utf8').trim()
+        : undefined);
     if (!credential)
       throw new KisekiError('KISEKI_E_AUTH', 'no tenant credential given (credential or credentialFile)');
     const rpc = new Rpc({ server: opts.server, caCert });
@@ -174,6 +197,7 @@ export class KisekiClient {
           dedup: s.dedup === 'DEDUP_POLICY_GLOBAL' ? 'global' : 'tenant',
         },
         opts.cacheBytes ?? L1_CACHE_BYTES_DEFAULT,
+        opts.l2 && opts.l2.mode !== 'bypass' ? L2Cache.open({ ...opts.l2, tenant: opts.tenant }) : undefined,
       );
       await c.keys();
       return c;
@@ -575,10 +599,7 @@ export class KisekiClient {
     if (!p) {
       p = this.#fetches
         .run(async () => {
-          this.stats.chunkGets++;
-          const env = await this.#transport.get(chunk);
-          const keys = await this.keys();
-          const pt: Buffer = openChunk(keys, Buffer.from(chunk, 'hex'), env);
+          const pt = await this.#fetchChunk(chunk);
           if (pt.length !== len)
             throw new KisekiError(
               'KISEKI_E_CORRUPT',
@@ -591,6 +612,56 @@ export class KisekiClient {
       this.#fetching.set(chunk, p);
     }
     return p;
+  }
+
+  /** A chunk's plaintext: from the L2 cache when it holds a sound copy, else the chunk server. */
+  async #fetchChunk(chunk: string, pin = false): Promise<Buffer> {
+    const id = Buffer.from(chunk, 'hex');
+    const cached = await this.l2?.get(chunk);
+    if (cached) {
+      const keys = await this.keys();
+      try {
+        const pt = openChunk(keys, id, cached);
+        this.stats.l2Hits++;
+        if (pin) await this.l2!.put(chunk, cached, true);
+        return pt;
+      } catch (err) {
+        if (!(err instanceof KisekiError) || !['KISEKI_E_CRYPTO', 'KISEKI_E_CORRUPT'].includes(err.code))
+          throw err;
+        await this.l2!.drop(chunk); // torn or damaged on local disk: fetch a good copy
+      }
+    }
+    this.stats.chunkGets++;
+    const env = await this.#transport.get(chunk);
+    const pt: Buffer = openChunk(await this.keys(), id, env);
+    // Only envelopes that opened go to disk; a full local disk just means no L2 copy.
+    if (this.l2) {
+      const fill = this.l2.put(chunk, env, pin);
+      // Staging must say when the cache can't hold the data; an organic fill is best effort.
+      await (pin ? fill : fill.catch(() => false));
+    }
+    return pt;
+  }
+
+  /**
+   * Brings every chunk of a file into the L2 cache as pinned (staging, `kiseki stage`), so later
+   * reads need no chunk server. Returns the bytes staged.
+   */
+  async stage(ino: number, onChunk?: (bytes: number) => void): Promise<number> {
+    if (!this.l2 || this.l2.mode === 'bypass')
+      throw new KisekiError(
+        'KISEKI_E_INVAL',
+        'staging needs an L2 cache (a cache directory, mode pinned or organic)',
+      );
+    const { blocks } = await this.#loadBlocks(ino);
+    let bytes = 0;
+    for (const b of blocks.values()) {
+      if (!b.chunk) continue;
+      await this.#fetches.run(() => this.#fetchChunk(b.chunk, true));
+      bytes += b.len;
+      onChunk?.(b.len);
+    }
+    return bytes;
   }
 
   async #loadBlocks(ino: number): Promise<{ size: number; blocks: Map<number, BlockEntry> }> {
@@ -656,6 +727,6 @@ export class KisekiClient {
   }
 
   get cacheStats() {
-    return { ...this.stats, l1Bytes: this.#l1.bytes };
+    return { ...this.stats, l1Bytes: this.#l1.bytes, ...(this.l2 ? { l2: this.l2.stats() } : {}) };
   }
 }

@@ -9,6 +9,7 @@
 import { type ConnectOptions, KisekiClient } from './client.ts';
 import { PathFs } from './paths.ts';
 
+export { CACHE_MODES, type CacheMode, L2Cache, type L2Stats } from './cache/l2.ts';
 export { type ConnectOptions, type CreateOptions, KisekiClient, type SetAttrOptions } from './client.ts';
 export { Keyring } from './crypto/index.ts';
 export { FileData } from './file-data.ts';

@@ -4,12 +4,12 @@
  * every wait is bounded.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type Kiseki } from '@kiseki/client';
+import { type ConnectOptions, connect, type Kiseki } from '@kiseki/client';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = join(ROOT, 'server/bin/kiseki-server');
@@ -164,7 +164,7 @@ export function caFile(home: string): string {
 export async function sdk(
   s: { home: string; address: string },
   tenant = 'default',
-  extra: { chunkUrl?: string; server?: string } = {},
+  extra: { chunkUrl?: string; server?: string; l2?: ConnectOptions['l2'] } = {},
 ): Promise<Kiseki> {
   return connect({
     server: extra.server ?? s.address,
@@ -172,6 +172,7 @@ export async function sdk(
     tenant,
     credentialFile: credentialFile(s.home, tenant),
     chunkUrl: extra.chunkUrl,
+    l2: extra.l2,
     connectTimeoutMs: 10_000,
   });
 }
@@ -286,6 +287,17 @@ export function diffTrees(a: string, b: string): string {
 
 export function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
+}
+
+/** Every regular file below `dir` (symlinks are not followed). */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
 }
 
 export function cleanup(path: string): void {

@@ -3,12 +3,12 @@
  * semantics, limits, sealing of xattr names and values, and survival of a view rebuild.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kiseki } from '@kiseki/client';
 import { KisekiError } from '@kiseki/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, type ServerHandle, sdk, startServer } from './harness.ts';
+import { cleanup, filesUnder, type ServerHandle, sdk, startServer } from './harness.ts';
 
 const code = async (p: Promise<unknown>) => {
   try {
@@ -19,16 +19,6 @@ const code = async (p: Promise<unknown>) => {
   }
   return 'ok';
 };
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...filesUnder(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
 
 describe('hard links and extended attributes (SDK)', () => {
   let server: ServerHandle;
