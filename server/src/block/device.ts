@@ -92,27 +92,42 @@ export interface FileDeviceCreateOptions {
   preallocate?: 'auto' | 'sparse';
 }
 
+/** What every backend over one open file descriptor shares: fdatasync and an idempotent close. */
+export abstract class HandleDevice {
+  private closing: Promise<void> | undefined;
+
+  protected constructor(
+    readonly path: string,
+    protected readonly fh: FileHandle,
+  ) {}
+
+  async sync(): Promise<void> {
+    await this.fh.datasync().catch((err: unknown) => {
+      throw ioError(err, `fdatasync ${this.path}`);
+    });
+  }
+
+  /** FileHandle.close waits for operations already submitted on the handle. */
+  close(): Promise<void> {
+    this.closing ??= this.fh.close();
+    return this.closing;
+  }
+}
+
 /**
  * A device over one preallocated regular file. Block 0 holds the superblock; data starts at
  * block 1. Uses buffered I/O (page cache) and fdatasync; O_DIRECT is for the raw-device backend.
  */
-export class FileDevice implements DeviceBackend {
+export class FileDevice extends HandleDevice implements DeviceBackend {
   readonly deviceUuid: string;
   readonly blockSizeBytes: number;
   readonly sizeBytes: number;
   readonly dataStartBytes: number;
-  readonly path: string;
   /** How the file's space was reserved at creation ('unknown' after open). */
   readonly allocation: 'fallocate' | 'sparse' | 'unknown';
-  private closing: Promise<void> | undefined;
 
-  private constructor(
-    path: string,
-    private readonly fh: FileHandle,
-    sb: Superblock,
-    allocation: FileDevice['allocation'],
-  ) {
-    this.path = path;
+  private constructor(path: string, fh: FileHandle, sb: Superblock, allocation: FileDevice['allocation']) {
+    super(path, fh);
     this.deviceUuid = sb.deviceUuid;
     this.blockSizeBytes = sb.blockSizeBytes;
     this.sizeBytes = sb.sizeBytes;
@@ -268,18 +283,6 @@ export class FileDevice implements DeviceBackend {
       throw ioError(err, `write ${this.path}`);
     }
   }
-
-  async sync(): Promise<void> {
-    await this.fh.datasync().catch((err: unknown) => {
-      throw ioError(err, `fdatasync ${this.path}`);
-    });
-  }
-
-  /** FileHandle.close waits for operations already submitted on the handle. */
-  close(): Promise<void> {
-    this.closing ??= this.fh.close();
-    return this.closing;
-  }
 }
 
 /** KISEKI_E_EXIST if `path` holds a Kiseki superblock (unless `force`); INVAL if it is not a regular file. */
@@ -316,7 +319,7 @@ async function writeFully(fh: FileHandle, data: Uint8Array, offset: number): Pro
 }
 
 /** Asks the filesystem for real blocks (fallocate(1), mode 0). False when that is not possible here. */
-function fallocate(path: string, sizeBytes: number): Promise<boolean> {
+export function fallocate(path: string, sizeBytes: number): Promise<boolean> {
   return new Promise((resolve) => {
     execFile('fallocate', ['-l', String(sizeBytes), path], { timeout: 60_000 }, (err) =>
       resolve(err === null),
@@ -349,6 +352,14 @@ export function ioError(err: unknown, what: string): unknown {
     case 'EACCES':
     case 'EPERM':
       return new KisekiError('KISEKI_E_ACCES', `${what}: permission denied`, { cause: err });
+    case 'EBUSY':
+      return new KisekiError(
+        'KISEKI_E_BUSY',
+        `${what}: the device is in use (mounted, or opened by another process)`,
+        {
+          cause: err,
+        },
+      );
     case 'EISDIR':
       return new KisekiError('KISEKI_E_INVAL', `${what}: is a directory`, { cause: err });
     default:

@@ -1,4 +1,4 @@
-/** Block layer: device backends and the allocation bitmap (I-C7, I-C8). */
+/** Block layer: device backends (files, raw block devices with O_DIRECT) and the allocation bitmap (I-C7, I-C8). */
 export {
   BITMAP_PAGE_BYTES_DEFAULT,
   type BitmapPage,
@@ -13,7 +13,14 @@ export {
   type FileDeviceCreateOptions,
   ioError,
 } from './device.ts';
+export {
+  type DeviceGeometry,
+  DirectDevice,
+  type DirectDeviceFormatOptions,
+  probeGeometry,
+} from './direct-device.ts';
 export { MemoryDevice, type MemoryDeviceOptions } from './memory-device.ts';
+export { findSignature } from './signatures.ts';
 export {
   decodeSuperblock,
   encodeSuperblock,
