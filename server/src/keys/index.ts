@@ -20,4 +20,5 @@ export {
   type ResilientProvider,
   resilient,
 } from './providers/resilience.ts';
+export { type VaultAuth, type VaultConfig, VaultKms } from './providers/vault.ts';
 export { writeFileDurable } from './secret-file.ts';

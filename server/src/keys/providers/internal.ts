@@ -18,6 +18,7 @@ import {
   contextAad,
   type DataKey,
   generateThenWrap,
+  healthReport,
   type KmsHealth,
   type TenantKmsProvider,
   type WrapContext,
@@ -94,13 +95,7 @@ export class InternalKms implements TenantKmsProvider {
   }
 
   async health(opts?: { tenant?: string }): Promise<KmsHealth> {
-    const t0 = performance.now();
-    const done = (ok: boolean, detail: string): KmsHealth => ({
-      kind: this.kind,
-      ok,
-      latencyMs: performance.now() - t0,
-      detail,
-    });
+    const done = healthReport(this.kind);
     if (opts?.tenant === undefined) return done(true, `key directory ${this.dir}`);
     try {
       (await this.#kek(opts.tenant)).fill(0);

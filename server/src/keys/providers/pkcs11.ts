@@ -19,6 +19,7 @@ import {
   DATA_KEY_BYTES,
   type DataKey,
   generateThenWrap,
+  healthReport,
   type KmsHealth,
   type TenantKmsProvider,
   type WrapContext,
@@ -254,7 +255,7 @@ export class Pkcs11Kms implements TenantKmsProvider {
   }
 
   async health(opts?: { tenant?: string }): Promise<KmsHealth> {
-    const t0 = performance.now();
+    const done = healthReport(this.kind);
     try {
       const detail = await this.#run((lib, session) => {
         const info = lib.C_GetTokenInfo(this.#slot!);
@@ -262,14 +263,9 @@ export class Pkcs11Kms implements TenantKmsProvider {
         if (opts?.tenant !== undefined) this.#kek(lib, session, opts.tenant);
         return `token '${info.label.trim()}' (${info.manufacturerID.trim()} ${info.model.trim()})${opts?.tenant ? `, tenant ${opts.tenant} KEK present` : ''}`;
       });
-      return { kind: this.kind, ok: true, latencyMs: performance.now() - t0, detail };
+      return done(true, detail);
     } catch (err) {
-      return {
-        kind: this.kind,
-        ok: false,
-        latencyMs: performance.now() - t0,
-        detail: (err as Error).message,
-      };
+      return done(false, (err as Error).message);
     }
   }
 

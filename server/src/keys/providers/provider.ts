@@ -109,3 +109,9 @@ export function assertTenantName(tenant: string): void {
     );
   }
 }
+
+/** Starts timing a health check; the returned function makes its report. */
+export function healthReport(kind: KmsKind): (ok: boolean, detail: string) => KmsHealth {
+  const t0 = performance.now();
+  return (ok, detail) => ({ kind, ok, latencyMs: performance.now() - t0, detail });
+}
