@@ -20,7 +20,7 @@ NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 # libisal-dev: Intel ISA-L, which native/ links for erasure coding (no fallback).
 PKGS=(fuse3 libfuse2 openssl libisal-dev)
 case "$PROFILE" in
-  test) PKGS+=(rsync fio softhsm2 python3-pykmip) ;;
+  test) PKGS+=(rsync fio softhsm2 python3-pykmip awscli) ;;
   bench) PKGS+=(rsync fio gocryptfs) ;;
 esac
 missing=()

@@ -4,6 +4,7 @@ export {
   TENANT_KEY_CACHE_TTL_MS_DEFAULT,
   type TenantKeySet,
 } from './manager.ts';
+export { AwsKms, type AwsKmsConfig } from './providers/aws-kms.ts';
 export { InternalKms } from './providers/internal.ts';
 export { type Pkcs11Config, Pkcs11Kms } from './providers/pkcs11.ts';
 export type {

@@ -190,6 +190,8 @@ export function resilient(inner: TenantKmsProvider, o: ResilienceOptions = {}): 
     let last: Error | undefined;
     for (let i = 0; i < attemptsMax; i++) {
       if (!breaker.tryAcquire()) {
+        // The breaker opened during our own retries: the failure that opened it says more.
+        if (last) throw last;
         throw new KisekiError(
           'KISEKI_E_UNAVAILABLE',
           `KMS ${kind} is unavailable (circuit open after repeated failures; next try in ${Math.ceil(breaker.retryInMs())} ms)`,
