@@ -32,6 +32,7 @@ import {
   xattrContext,
 } from './crypto/index.ts';
 import { type BlockEntry, FileData, type FileIo } from './file-data.ts';
+import { ClientLocks } from './locks.ts';
 import { ByteLru } from './lru.ts';
 import { Rpc } from './rpc.ts';
 import { Semaphore } from './semaphore.ts';
@@ -143,6 +144,8 @@ export class KisekiClient {
   /** Counters for tests and `kiseki cache stats`. */
   readonly stats = { chunkGets: 0, chunkPuts: 0, cacheHits: 0, l2Hits: 0 };
   readonly l2: L2Cache | undefined;
+  /** Advisory locks shared with every client of the tenant. */
+  readonly locks: ClientLocks;
 
   private constructor(
     rpc: Rpc,
@@ -153,6 +156,7 @@ export class KisekiClient {
   ) {
     this.l2 = l2;
     this.rpc = rpc;
+    this.locks = new ClientLocks(rpc);
     this.#transport = transport;
     this.tenant = s.tenant;
     this.root = s.root;
@@ -718,6 +722,7 @@ export class KisekiClient {
     const errors: unknown[] = [];
     for (const f of this.#files.values()) await f.flush().catch((e) => errors.push(e));
     this.#files.clear();
+    await this.locks.close();
     this.#keyring?.destroy();
     this.#keyring = undefined;
     this.#l1.clear();

@@ -13,6 +13,14 @@ export { CACHE_MODES, type CacheMode, L2Cache, type L2Stats } from './cache/l2.t
 export { type ConnectOptions, type CreateOptions, KisekiClient, type SetAttrOptions } from './client.ts';
 export { Keyring } from './crypto/index.ts';
 export { FileData } from './file-data.ts';
+export {
+  ClientLocks,
+  type HeldRange,
+  type LockConflict,
+  type LockKind,
+  type LockSpec,
+  type LockType,
+} from './locks.ts';
 export { PathFs, splitPath } from './paths.ts';
 export { Rpc } from './rpc.ts';
 export type { DirEntry, FileKind, Stat, Timespec } from './types.ts';

@@ -27,6 +27,7 @@ type Clients = {
   chunk: InstanceType<V1['Chunk']>;
   control: InstanceType<V1['Control']>;
   log: InstanceType<V1['Log']>;
+  lock: InstanceType<V1['Lock']>;
 };
 
 export interface RpcOptions {
@@ -89,6 +90,7 @@ export class Rpc {
       chunk: new v1.Chunk(opts.server, creds, shared),
       control: new v1.Control(opts.server, creds, shared),
       log: new v1.Log(opts.server, creds, shared),
+      lock: new v1.Lock(opts.server, creds, shared),
     };
     this.server = opts.server;
     this.#timeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS_DEFAULT;

@@ -30,6 +30,9 @@ import type { ListNamespacesResponse as _kiseki_v1_ListNamespacesResponse, ListN
 import type { ListTenantsResponse as _kiseki_v1_ListTenantsResponse, ListTenantsResponse__Output as _kiseki_v1_ListTenantsResponse__Output } from './kiseki/v1/ListTenantsResponse.ts';
 import type { ListXattrsRequest as _kiseki_v1_ListXattrsRequest, ListXattrsRequest__Output as _kiseki_v1_ListXattrsRequest__Output } from './kiseki/v1/ListXattrsRequest.ts';
 import type { ListXattrsResponse as _kiseki_v1_ListXattrsResponse, ListXattrsResponse__Output as _kiseki_v1_ListXattrsResponse__Output } from './kiseki/v1/ListXattrsResponse.ts';
+import type { LockClient as _kiseki_v1_LockClient, LockDefinition as _kiseki_v1_LockDefinition } from './kiseki/v1/Lock.ts';
+import type { LockRequest as _kiseki_v1_LockRequest, LockRequest__Output as _kiseki_v1_LockRequest__Output } from './kiseki/v1/LockRequest.ts';
+import type { LockResponse as _kiseki_v1_LockResponse, LockResponse__Output as _kiseki_v1_LockResponse__Output } from './kiseki/v1/LockResponse.ts';
 import type { LogClient as _kiseki_v1_LogClient, LogDefinition as _kiseki_v1_LogDefinition } from './kiseki/v1/Log.ts';
 import type { LogEntry as _kiseki_v1_LogEntry, LogEntry__Output as _kiseki_v1_LogEntry__Output } from './kiseki/v1/LogEntry.ts';
 import type { LookupRequest as _kiseki_v1_LookupRequest, LookupRequest__Output as _kiseki_v1_LookupRequest__Output } from './kiseki/v1/LookupRequest.ts';
@@ -51,6 +54,8 @@ import type { ReadRangeResponse as _kiseki_v1_ReadRangeResponse, ReadRangeRespon
 import type { ReleaseChunkRequest as _kiseki_v1_ReleaseChunkRequest, ReleaseChunkRequest__Output as _kiseki_v1_ReleaseChunkRequest__Output } from './kiseki/v1/ReleaseChunkRequest.ts';
 import type { RemoveOp as _kiseki_v1_RemoveOp, RemoveOp__Output as _kiseki_v1_RemoveOp__Output } from './kiseki/v1/RemoveOp.ts';
 import type { RenameOp as _kiseki_v1_RenameOp, RenameOp__Output as _kiseki_v1_RenameOp__Output } from './kiseki/v1/RenameOp.ts';
+import type { RenewLockLeaseRequest as _kiseki_v1_RenewLockLeaseRequest, RenewLockLeaseRequest__Output as _kiseki_v1_RenewLockLeaseRequest__Output } from './kiseki/v1/RenewLockLeaseRequest.ts';
+import type { RenewLockLeaseResponse as _kiseki_v1_RenewLockLeaseResponse, RenewLockLeaseResponse__Output as _kiseki_v1_RenewLockLeaseResponse__Output } from './kiseki/v1/RenewLockLeaseResponse.ts';
 import type { SessionClient as _kiseki_v1_SessionClient, SessionDefinition as _kiseki_v1_SessionDefinition } from './kiseki/v1/Session.ts';
 import type { SetAttrOp as _kiseki_v1_SetAttrOp, SetAttrOp__Output as _kiseki_v1_SetAttrOp__Output } from './kiseki/v1/SetAttrOp.ts';
 import type { ShardStatus as _kiseki_v1_ShardStatus, ShardStatus__Output as _kiseki_v1_ShardStatus__Output } from './kiseki/v1/ShardStatus.ts';
@@ -58,7 +63,9 @@ import type { StatFsResponse as _kiseki_v1_StatFsResponse, StatFsResponse__Outpu
 import type { StatusResponse as _kiseki_v1_StatusResponse, StatusResponse__Output as _kiseki_v1_StatusResponse__Output } from './kiseki/v1/StatusResponse.ts';
 import type { TenantInfo as _kiseki_v1_TenantInfo, TenantInfo__Output as _kiseki_v1_TenantInfo__Output } from './kiseki/v1/TenantInfo.ts';
 import type { TenantKeys as _kiseki_v1_TenantKeys, TenantKeys__Output as _kiseki_v1_TenantKeys__Output } from './kiseki/v1/TenantKeys.ts';
+import type { TestLockResponse as _kiseki_v1_TestLockResponse, TestLockResponse__Output as _kiseki_v1_TestLockResponse__Output } from './kiseki/v1/TestLockResponse.ts';
 import type { Timespec as _kiseki_v1_Timespec, Timespec__Output as _kiseki_v1_Timespec__Output } from './kiseki/v1/Timespec.ts';
+import type { UnlockRequest as _kiseki_v1_UnlockRequest, UnlockRequest__Output as _kiseki_v1_UnlockRequest__Output } from './kiseki/v1/UnlockRequest.ts';
 import type { UnpinRequest as _kiseki_v1_UnpinRequest, UnpinRequest__Output as _kiseki_v1_UnpinRequest__Output } from './kiseki/v1/UnpinRequest.ts';
 import type { ViewClient as _kiseki_v1_ViewClient, ViewDefinition as _kiseki_v1_ViewDefinition } from './kiseki/v1/View.ts';
 import type { WatchRequest as _kiseki_v1_WatchRequest, WatchRequest__Output as _kiseki_v1_WatchRequest__Output } from './kiseki/v1/WatchRequest.ts';
@@ -105,6 +112,16 @@ export interface ProtoGrpcType {
       ListTenantsResponse: MessageTypeDefinition<_kiseki_v1_ListTenantsResponse, _kiseki_v1_ListTenantsResponse__Output>
       ListXattrsRequest: MessageTypeDefinition<_kiseki_v1_ListXattrsRequest, _kiseki_v1_ListXattrsRequest__Output>
       ListXattrsResponse: MessageTypeDefinition<_kiseki_v1_ListXattrsResponse, _kiseki_v1_ListXattrsResponse__Output>
+      /**
+       * Advisory file locks (fcntl record locks and flock) shared by every client of a tenant, held
+       * under a lease that Renew extends. After a server restart (a new epoch in Renew's answer)
+       * clients reclaim the locks they held; for one lease only reclaims are granted.
+       */
+      Lock: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_LockClient> & { service: _kiseki_v1_LockDefinition }
+      LockKind: EnumTypeDefinition
+      LockRequest: MessageTypeDefinition<_kiseki_v1_LockRequest, _kiseki_v1_LockRequest__Output>
+      LockResponse: MessageTypeDefinition<_kiseki_v1_LockResponse, _kiseki_v1_LockResponse__Output>
+      LockType: EnumTypeDefinition
       Log: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_LogClient> & { service: _kiseki_v1_LogDefinition }
       LogEntry: MessageTypeDefinition<_kiseki_v1_LogEntry, _kiseki_v1_LogEntry__Output>
       LookupRequest: MessageTypeDefinition<_kiseki_v1_LookupRequest, _kiseki_v1_LookupRequest__Output>
@@ -126,6 +143,8 @@ export interface ProtoGrpcType {
       ReleaseChunkRequest: MessageTypeDefinition<_kiseki_v1_ReleaseChunkRequest, _kiseki_v1_ReleaseChunkRequest__Output>
       RemoveOp: MessageTypeDefinition<_kiseki_v1_RemoveOp, _kiseki_v1_RemoveOp__Output>
       RenameOp: MessageTypeDefinition<_kiseki_v1_RenameOp, _kiseki_v1_RenameOp__Output>
+      RenewLockLeaseRequest: MessageTypeDefinition<_kiseki_v1_RenewLockLeaseRequest, _kiseki_v1_RenewLockLeaseRequest__Output>
+      RenewLockLeaseResponse: MessageTypeDefinition<_kiseki_v1_RenewLockLeaseResponse, _kiseki_v1_RenewLockLeaseResponse__Output>
       Session: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_SessionClient> & { service: _kiseki_v1_SessionDefinition }
       SetAttrOp: MessageTypeDefinition<_kiseki_v1_SetAttrOp, _kiseki_v1_SetAttrOp__Output>
       ShardStatus: MessageTypeDefinition<_kiseki_v1_ShardStatus, _kiseki_v1_ShardStatus__Output>
@@ -133,7 +152,9 @@ export interface ProtoGrpcType {
       StatusResponse: MessageTypeDefinition<_kiseki_v1_StatusResponse, _kiseki_v1_StatusResponse__Output>
       TenantInfo: MessageTypeDefinition<_kiseki_v1_TenantInfo, _kiseki_v1_TenantInfo__Output>
       TenantKeys: MessageTypeDefinition<_kiseki_v1_TenantKeys, _kiseki_v1_TenantKeys__Output>
+      TestLockResponse: MessageTypeDefinition<_kiseki_v1_TestLockResponse, _kiseki_v1_TestLockResponse__Output>
       Timespec: MessageTypeDefinition<_kiseki_v1_Timespec, _kiseki_v1_Timespec__Output>
+      UnlockRequest: MessageTypeDefinition<_kiseki_v1_UnlockRequest, _kiseki_v1_UnlockRequest__Output>
       UnpinRequest: MessageTypeDefinition<_kiseki_v1_UnpinRequest, _kiseki_v1_UnpinRequest__Output>
       View: SubtypeConstructor<typeof grpc.Client, _kiseki_v1_ViewClient> & { service: _kiseki_v1_ViewDefinition }
       WatchRequest: MessageTypeDefinition<_kiseki_v1_WatchRequest, _kiseki_v1_WatchRequest__Output>

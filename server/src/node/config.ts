@@ -22,6 +22,8 @@ export interface NodeConfig {
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Cut a corrupt WAL at the first bad record instead of refusing to start (loses what follows). */
   readonly repairWal: boolean;
+  /** How long a client's advisory locks outlive its last lease renewal. */
+  readonly lockLeaseMs: number;
 }
 
 export const DEFAULTS: Omit<NodeConfig, 'home'> = {
@@ -35,6 +37,7 @@ export const DEFAULTS: Omit<NodeConfig, 'home'> = {
   gcGraceMs: 10 * 60_000,
   logLevel: 'info',
   repairWal: false,
+  lockLeaseMs: 30_000,
 };
 
 const KEYS = new Set(Object.keys(DEFAULTS));
@@ -59,6 +62,8 @@ function check(c: NodeConfig): NodeConfig {
   }
   if (!(c.criticalRatio > 0 && c.criticalRatio <= 1)) bad('criticalRatio must be in (0, 1]');
   if (!(c.keyCacheTtlMs >= 1000)) bad('keyCacheTtlMs must be at least 1000');
+  if (!Number.isInteger(c.lockLeaseMs) || c.lockLeaseMs < 1000 || c.lockLeaseMs > 3_600_000)
+    bad('lockLeaseMs must be between 1000 and 3600000');
   return c;
 }
 

@@ -144,6 +144,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       'grpc.max_send_message_length': GRPC_MESSAGE_BYTES_MAX,
     });
     addServices(server, {
+      lockLeaseMs: cfg.lockLeaseMs,
       log,
       state,
       sessions,

@@ -14,12 +14,14 @@ import {
   type ReadOptions__Output,
 } from '@kiseki/proto';
 import type { Logger } from 'pino';
+import { LockTable } from '../composition/index.ts';
 import type { TenantRegistry } from '../control/index.ts';
 import type { KeyManager } from '../keys/index.ts';
 import { type ReadCtx, toAttr } from '../view/index.ts';
 
 import { checkAdminToken, type SessionAuthority } from './auth.ts';
 import { authorization, parseClientEnvelope, unary } from './grpc-util.ts';
+import { addLockService } from './lock-service.ts';
 import type { Pins } from './pins.ts';
 import type { NodeState, TenantShard } from './state.ts';
 
@@ -35,6 +37,8 @@ export interface ServiceDeps {
   readonly keys: KeyManager;
   readonly pins: Pins;
   readonly adminToken: string;
+  /** How long a client's advisory locks outlive its last renewal. */
+  readonly lockLeaseMs?: number;
   readonly chunkUrl: string;
   readonly blockSizeBytes: number;
   readonly startedAtMs: number;
@@ -96,6 +100,8 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
       };
     }),
   });
+
+  addLockService(server, v1, log, (call) => session(call).tenant, new LockTable(d.lockLeaseMs));
 
   server.addService(v1.Composition.service, {
     Mutate: unary(log, 'Composition.Mutate', async (req, call) => {

@@ -1,0 +1,10 @@
+// Original file: proto/kiseki/v1/services.proto
+
+
+export interface LockResponse {
+  'granted'?: (boolean);
+}
+
+export interface LockResponse__Output {
+  'granted': (boolean);
+}
