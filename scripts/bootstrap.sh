@@ -16,9 +16,10 @@ NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 20 ] || die "Node $(node --version) is too old: Kiseki needs Node 20 or newer"
 
 # --- Debian packages ----------------------------------------------------------------------
-# fuse3: fusermount3 and the kernel interface; libfuse2: the library fuse-native binds.
+# fuse3: fusermount3 and the kernel interface; libfuse3-dev + pkg-config: what the FUSE
+# binding in native/fuse3 builds against.
 # libisal-dev: Intel ISA-L, which native/ links for erasure coding (no fallback).
-PKGS=(fuse3 libfuse2 openssl libisal-dev)
+PKGS=(fuse3 libfuse3-dev pkg-config openssl libisal-dev)
 case "$PROFILE" in
   test) PKGS+=(rsync fio softhsm2 python3-pykmip awscli) ;;
   bench) PKGS+=(rsync fio gocryptfs) ;;

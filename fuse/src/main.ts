@@ -21,11 +21,15 @@ Options:
   --credential-file FILE   tenant credential (default: HOME/tenants/TENANT.credential)
   --attr-timeout S         kernel attribute/entry cache seconds (default 1)
   --chunk-url URL          reach chunk servers here instead of the advertised URL
+  --writeback              the kernel's write-back cache (buffers small writes; default off)
   --debug                  libfuse debug output
   -o a=b,c                 the same options in mount(8) form: home, tenant, ca,
-                           credential_file, attr_timeout, chunk_url, debug; others are ignored
+                           credential_file, attr_timeout, chunk_url, writeback, debug;
+                           others are ignored
   -h, --help               this help
-Prints "mount.kiseki: mounted SERVER at MOUNTPOINT" when ready.`;
+Prints "mount.kiseki: mounted SERVER at MOUNTPOINT" when ready. Runs on libfuse3's
+low-level API (1 MiB requests). Stops on SIGINT/SIGTERM, or when the mount is removed
+with fusermount3 -u / umount (exit status 0 after open files are flushed).`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -37,6 +41,7 @@ async function main(): Promise<void> {
       'credential-file': { type: 'string' },
       'attr-timeout': { type: 'string' },
       'chunk-url': { type: 'string' },
+      writeback: { type: 'boolean' },
       debug: { type: 'boolean' },
       o: { type: 'string', short: 'o', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -69,9 +74,17 @@ async function main(): Promise<void> {
       values['credential-file'] ?? o.get('credential_file') ?? join(home, 'tenants', `${tenant}.credential`),
     chunkUrl: values['chunk-url'] ?? o.get('chunk_url'),
     attrTimeoutS: Number(values['attr-timeout'] ?? o.get('attr_timeout') ?? 1),
+    writeback: values.writeback ?? o.has('writeback'),
     debug: values.debug ?? o.has('debug'),
-    onError: (op, path, err) =>
-      process.stderr.write(`mount.kiseki: ${op} ${path}: ${(err as Error).stack ?? err}\n`),
+    onError: (op, detail, err) =>
+      process.stderr.write(`mount.kiseki: ${op} ${detail}: ${(err as Error).stack ?? err}\n`),
+  });
+  m.ended.then(({ external }) => {
+    if (!external) return;
+    process.stderr.write(
+      `mount.kiseki: ${mountpoint} was unmounted (or its FUSE connection ended); exiting\n`,
+    );
+    process.exit(0);
   });
   process.stdout.write(`mount.kiseki: mounted ${server} at ${mountpoint}\n`);
   let stopping = false;

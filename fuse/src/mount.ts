@@ -1,15 +1,17 @@
 /**
- * Mounts a tenant namespace with libfuse (through fuse-native). Large requests need
- * `big_writes` and `max_write`, which fuse-native doesn't expose: a subclass adds them.
+ * Mounts a tenant namespace with libfuse3's low-level API (native/fuse3): 1 MiB requests,
+ * requests received on libfuse's threads and answered asynchronously from JavaScript.
  * See docs/decisions/0001-fuse-binding.md.
  */
 import { existsSync, statSync } from 'node:fs';
 import { type ConnectOptions, connect, type Kiseki } from '@kiseki/client';
+import { type Fuse3, loadFuse3, type SessionHandle } from '@kiseki/native/fuse3';
 import { KisekiError } from '@kiseki/proto';
-import Fuse from 'fuse-native';
-import { makeOps } from './ops.ts';
+import { LowLevelOps } from './ops.ts';
 
-export const MAX_REQUEST_BYTES = 128 * 1024; // libfuse2's ceiling
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+/** How long an unmount waits for the kernel to let go (files still open elsewhere). */
+const UNMOUNT_WAIT_MS = 2000;
 
 export interface MountOptions extends ConnectOptions {
   readonly mountpoint: string;
@@ -17,28 +19,21 @@ export interface MountOptions extends ConnectOptions {
   readonly attrTimeoutS?: number;
   readonly allowOther?: boolean;
   readonly debug?: boolean;
-  readonly onError?: (op: string, path: string, err: unknown) => void;
+  /** The kernel's write-back cache (default off; see ADR 0001). */
+  readonly writeback?: boolean;
+  /** libfuse threads reading /dev/fuse (default 2). */
+  readonly threads?: number;
+  readonly onError?: (op: string, detail: string, err: unknown) => void;
 }
 
 export interface Mounted {
   readonly kiseki: Kiseki;
   readonly mountpoint: string;
+  /** Resolves when the session ends: unmounted by us, by `fusermount3 -u`/`umount`, or a dead
+   * connection. `external` is true when it was not our unmount(). */
+  readonly ended: Promise<{ external: boolean }>;
   /** Flushes open files, unmounts and closes the session. */
   unmount(): Promise<void>;
-}
-
-class KisekiFuse extends Fuse {
-  // fuse-native returns one string, '-o' followed by comma-separated options (or '').
-  override _fuseOptions(): string {
-    const base = super._fuseOptions();
-    const extra = [
-      'big_writes',
-      `max_write=${MAX_REQUEST_BYTES}`,
-      `max_read=${MAX_REQUEST_BYTES}`,
-      'max_readahead=1048576',
-    ];
-    return base ? `${base},${extra.join(',')}` : `-o${extra.join(',')}`;
-  }
 }
 
 function checkMountpoint(mp: string): void {
@@ -56,25 +51,43 @@ function checkMountpoint(mp: string): void {
     );
 }
 
+function loadBinding(): Fuse3 {
+  try {
+    return loadFuse3();
+  } catch (err) {
+    throw new KisekiError('KISEKI_E_UNAVAILABLE', (err as Error).message);
+  }
+}
+
 export async function mount(opts: MountOptions): Promise<Mounted> {
   checkMountpoint(opts.mountpoint);
+  const fuse = loadBinding();
   const kiseki = await connect(opts);
-  const { ops } = makeOps(kiseki, { onError: opts.onError });
-  const ttl = opts.attrTimeoutS ?? 1;
-  const fuse = new KisekiFuse(opts.mountpoint, ops as never, {
-    force: true,
-    timeout: false,
-    defaultPermissions: true,
-    allowOther: opts.allowOther ?? process.getuid?.() === 0,
-    fsname: `kiseki:${opts.tenant}`,
-    subtype: 'kiseki',
-    autoCache: true,
-    attrTimeout: ttl,
-    entryTimeout: ttl,
-    debug: opts.debug ?? false,
+  let exited!: () => void;
+  const loopDone = new Promise<void>((resolve) => {
+    exited = resolve;
   });
+  const ops = new LowLevelOps(kiseki, fuse, {
+    attrTimeoutS: opts.attrTimeoutS ?? 1,
+    onError: opts.onError,
+    onExit: () => exited(),
+  });
+  const allowOther = opts.allowOther ?? process.getuid?.() === 0;
+  const mountOpts = [
+    `fsname=kiseki:${opts.tenant}`,
+    'subtype=kiseki',
+    'default_permissions',
+    ...(allowOther ? ['allow_other'] : []),
+  ];
+  const args = ['-o', mountOpts.join(','), ...(opts.debug ? ['-d'] : [])];
+  let session: SessionHandle;
   try {
-    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+    session = fuse.mount(
+      opts.mountpoint,
+      args,
+      { writeback: opts.writeback ?? false, threads: opts.threads ?? 2, maxBackground: 64 },
+      ops.onRequest,
+    );
   } catch (err) {
     await kiseki.close().catch(() => {});
     throw new KisekiError(
@@ -82,15 +95,35 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
       `mount on ${opts.mountpoint} failed: ${(err as Error).message}`,
     );
   }
-  let unmounted = false;
+  let ours = false;
+  let closing: Promise<void> | undefined;
+  // Ends the session once the loop has stopped: flush what is still open, close the client.
+  const finish = async (): Promise<void> => {
+    await ops.flushAll();
+    fuse.close(session);
+    await kiseki.close();
+  };
+  const ended = loopDone.then(async () => {
+    closing ??= finish();
+    await closing.catch((err) => opts.onError?.('unmount', opts.mountpoint, err));
+    return { external: !ours };
+  });
   return {
     kiseki,
     mountpoint: opts.mountpoint,
+    ended,
     async unmount() {
-      if (unmounted) return;
-      unmounted = true;
-      await new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
-      await kiseki.close();
+      if (!ours) {
+        ours = true;
+        await ops.flushAll();
+        fuse.unmount(session);
+      }
+      const timeout = new Promise<'timeout'>((r) => setTimeout(r, UNMOUNT_WAIT_MS, 'timeout').unref());
+      if ((await Promise.race([ended, timeout])) === 'timeout') {
+        // Something still holds the detached mount (an open file, a working directory): our data
+        // is flushed; the kernel drops the connection when this process exits.
+        await kiseki.close().catch(() => {});
+      }
     },
   };
 }

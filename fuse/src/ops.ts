@@ -1,55 +1,38 @@
 /**
- * The POSIX adapter: FUSE operations (libfuse high-level, path based) mapped onto the thick
- * client. Each failure carries its errno from the error registry; unexpected ones become EIO
- * and are logged, never swallowed.
+ * The POSIX adapter: libfuse3 low-level requests (inode based; the kernel walks paths and keeps
+ * the dentry cache) mapped onto the thick client's inode API. Every request is answered exactly
+ * once, asynchronously, so many are in flight at a time. Failures carry their errno from the
+ * error registry; unexpected ones become EIO and are logged, never swallowed.
  */
 import { constants } from 'node:os';
-import type { FileData, Kiseki, Stat } from '@kiseki/client';
-import { msToTimespec } from '@kiseki/client';
+import type { FileData, Kiseki, Stat, Timespec } from '@kiseki/client';
+import { Attr, type Fuse3, type OnRequest, Op, type OpCode, type Req } from '@kiseki/native/fuse3';
 import { KisekiError } from '@kiseki/proto';
 import { fuseErrno } from './errno.ts';
 
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
+const S_IFMT = 0o170000;
 const O_ACCMODE = 3;
+const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
+const RENAME_NOREPLACE = 1;
+const FUSE_ROOT_ID = 1;
+// setattr's to_set bits (fuse_lowlevel.h)
+const SET_MODE = 1 << 0;
+const SET_UID = 1 << 1;
+const SET_GID = 1 << 2;
+const SET_SIZE = 1 << 3;
+const SET_ATIME = 1 << 4;
+const SET_MTIME = 1 << 5;
+const SET_ATIME_NOW = 1 << 7;
+const SET_MTIME_NOW = 1 << 8;
+
 export const OPEN_FILES_MAX = 65_536;
-
-export interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  ino: number;
-  blksize: number;
-  blocks: number;
-  atime: number;
-  mtime: number;
-  ctime: number;
-}
-
-function ms(t: { sec: number; nsec: number }): number {
-  return t.sec * 1000 + Math.floor(t.nsec / 1e6);
-}
-
-export function toFuseStat(s: Stat, blockSize: number): FuseStat {
-  const type = s.kind === 'dir' ? S_IFDIR : s.kind === 'symlink' ? S_IFLNK : S_IFREG;
-  return {
-    mode: type | (s.mode & 0o7777),
-    uid: s.uid,
-    gid: s.gid,
-    size: s.size,
-    nlink: s.nlink,
-    ino: s.ino,
-    blksize: blockSize,
-    blocks: Math.ceil(s.size / 512),
-    atime: ms(s.atime),
-    mtime: ms(s.mtime),
-    ctime: ms(s.ctime),
-  };
-}
+/** Read replies are staged in pooled buffers (fresh memory is slow to touch here). */
+const READ_BUFFERS_MAX = 32;
+const REQUEST_BYTES_MAX = 1024 * 1024;
 
 interface Handle {
   readonly ino: number;
@@ -57,205 +40,403 @@ interface Handle {
   readonly writable: boolean;
 }
 
-type Cb = (...args: unknown[]) => void;
-
-export interface OpsOptions {
-  readonly onError?: (op: string, path: string, err: unknown) => void;
-  /** uid/gid given to new entries (libfuse2's high-level API hides the caller). */
-  readonly uid?: number;
-  readonly gid?: number;
+interface DirHandle {
+  names: string[];
+  inos: Float64Array;
+  modes: Float64Array;
 }
 
-export function makeOps(k: Kiseki, opts: OpsOptions = {}) {
-  const { client, fs } = k;
-  const handles = new Map<number, Handle>();
-  let nextFd = 1;
-  const uid = opts.uid ?? process.getuid?.() ?? 0;
-  const gid = opts.gid ?? process.getgid?.() ?? 0;
-  const bs = client.blockSize;
+/** Where a symlink lives: its target is sealed with its entry (parent, name), not its inode. */
+interface LinkPlace {
+  parent: number;
+  name: string;
+}
 
-  /** Runs an async op and answers FUSE: `0`/value on success, a negative errno on failure. */
-  const run = (op: string, path: string, cb: Cb, fn: () => Promise<unknown[] | undefined>) => {
-    fn().then(
-      (res) => cb(0, ...(res ?? [])),
-      (err) => {
-        const errno = fuseErrno(err);
-        if (!(err instanceof KisekiError)) opts.onError?.(op, path, err);
-        cb(errno);
-      },
-    );
-  };
-  /** Data ops answer with a byte count or a negative errno, not (err, value). */
-  const io = (
-    op: string,
-    path: string,
-    fd: number,
-    cb: (n: number) => void,
-    fn: (h: Handle) => Promise<number>,
-  ) => {
-    Promise.resolve()
-      .then(() => fn(handle(fd)))
-      .then(cb, (err) => {
-        if (!(err instanceof KisekiError)) opts.onError?.(op, path, err);
-        cb(fuseErrno(err));
-      });
-  };
-  const handle = (fd: number): Handle => {
-    const h = handles.get(fd);
-    if (!h) throw new KisekiError('KISEKI_E_BADF', `bad file handle ${fd}`);
+export interface OpsOptions {
+  /** Seconds the kernel may cache attributes and entries. */
+  readonly attrTimeoutS: number;
+  readonly onError?: (op: string, detail: string, err: unknown) => void;
+  /** The session ended (unmounted from outside, or the connection died). */
+  readonly onExit?: (code: number) => void;
+}
+
+function modeOf(s: Stat): number {
+  const type = s.kind === 'dir' ? S_IFDIR : s.kind === 'symlink' ? S_IFLNK : S_IFREG;
+  return type | (s.mode & 0o7777);
+}
+
+const OP_NAMES = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k.toLowerCase()])) as Record<
+  number,
+  string
+>;
+
+export class LowLevelOps {
+  readonly handles = new Map<number, Handle>();
+  readonly #dirs = new Map<number, DirHandle>();
+  readonly #lookups = new Map<number, number>();
+  readonly #links = new Map<number, LinkPlace>();
+  /** The last attributes the kernel got for each inode it holds: an open file that was unlinked
+   * has no inode on the server any more, but fstat on its handle must still answer. */
+  readonly #stats = new Map<number, Stat>();
+  readonly #linkAt = new Map<string, number>();
+  readonly #readBufs: Buffer[] = [];
+  readonly #attr = new Float64Array(Attr.LENGTH);
+  readonly #k: Kiseki;
+  readonly #fuse: Fuse3;
+  readonly #opts: OpsOptions;
+  readonly #root: number;
+  readonly #bs: number;
+  #nextFh = 1;
+
+  constructor(k: Kiseki, fuse: Fuse3, opts: OpsOptions) {
+    this.#k = k;
+    this.#fuse = fuse;
+    this.#opts = opts;
+    this.#root = k.client.root;
+    this.#bs = k.client.blockSize;
+  }
+
+  // The kernel names the root 1; Kiseki's root has its own number (1 today).
+  #ino(kernelIno: number): number {
+    return kernelIno === FUSE_ROOT_ID ? this.#root : kernelIno;
+  }
+
+  #kernelIno(ino: number): number {
+    return ino === this.#root ? FUSE_ROOT_ID : ino;
+  }
+
+  #fillAttr(s: Stat): Float64Array {
+    if (s.ino !== this.#root) this.#stats.set(s.ino, s);
+    const a = this.#attr;
+    const ttl = this.#opts.attrTimeoutS;
+    a[Attr.INO] = this.#kernelIno(s.ino);
+    a[Attr.MODE] = modeOf(s);
+    a[Attr.NLINK] = s.nlink;
+    a[Attr.UID] = s.uid;
+    a[Attr.GID] = s.gid;
+    a[Attr.SIZE] = s.size;
+    a[Attr.BLOCKS] = Math.ceil(s.size / 512);
+    a[Attr.BLKSIZE] = this.#bs;
+    a[Attr.ATIME] = s.atime.sec;
+    a[Attr.ATIME_NS] = s.atime.nsec;
+    a[Attr.MTIME] = s.mtime.sec;
+    a[Attr.MTIME_NS] = s.mtime.nsec;
+    a[Attr.CTIME] = s.ctime.sec;
+    a[Attr.CTIME_NS] = s.ctime.nsec;
+    a[Attr.ATTR_TTL] = ttl;
+    a[Attr.ENTRY_TTL] = ttl;
+    return a;
+  }
+
+  /** An entry reply hands the kernel one lookup reference (returned by forget). */
+  #entry(req: Req, s: Stat, parent: number, name: string): void {
+    if (s.ino !== this.#root) this.#lookups.set(s.ino, (this.#lookups.get(s.ino) ?? 0) + 1);
+    if (s.kind === 'symlink') this.#placeLink(s.ino, parent, name);
+    this.#fuse.replyEntry(req, this.#fillAttr(s));
+  }
+
+  #placeLink(ino: number, parent: number, name: string): void {
+    const old = this.#links.get(ino);
+    if (old) this.#linkAt.delete(`${old.parent}/${old.name}`);
+    this.#links.set(ino, { parent, name });
+    this.#linkAt.set(`${parent}/${name}`, ino);
+  }
+
+  #forget(ino: number, n: number): void {
+    const left = (this.#lookups.get(ino) ?? 0) - n;
+    if (left > 0) {
+      this.#lookups.set(ino, left);
+      return;
+    }
+    this.#lookups.delete(ino);
+    this.#stats.delete(ino);
+    const place = this.#links.get(ino);
+    if (place) {
+      this.#links.delete(ino);
+      if (this.#linkAt.get(`${place.parent}/${place.name}`) === ino)
+        this.#linkAt.delete(`${place.parent}/${place.name}`);
+    }
+  }
+
+  #handle(fh: number | undefined): Handle {
+    const h = fh === undefined ? undefined : this.handles.get(fh);
+    if (!h) throw new KisekiError('KISEKI_E_BADF', `bad file handle ${fh}`);
     return h;
-  };
-  const addHandle = (ino: number, file: FileData, writable: boolean): number => {
-    if (handles.size >= OPEN_FILES_MAX) throw new KisekiError('KISEKI_E_BUSY', 'too many open files');
-    while (handles.has(nextFd)) nextFd = (nextFd % 0x7fffffff) + 1;
-    const fd = nextFd;
-    nextFd = (nextFd % 0x7fffffff) + 1;
-    handles.set(fd, { ino, file, writable });
-    return fd;
-  };
+  }
 
-  return {
-    handles,
-    ops: {
-      init(cb: Cb) {
-        cb(0);
-      },
-      statfs(path: string, cb: Cb) {
-        run('statfs', path, cb, async () => {
-          const s = await client.statfs();
-          const unit = 4096;
-          return [
-            {
-              bsize: unit,
-              frsize: unit,
-              blocks: Math.floor(s.capacityBytes / unit),
-              bfree: Math.floor(s.freeBytes / unit),
-              bavail: Math.floor(s.freeBytes / unit),
-              files: 2 ** 32,
-              ffree: 2 ** 32 - s.inodes,
-              favail: 2 ** 32 - s.inodes,
-              fsid: 0x6b736b,
-              flag: 0,
-              namemax: s.maxNameBytes,
-            },
-          ];
+  #addHandle(ino: number, file: FileData, writable: boolean): number {
+    if (this.handles.size + this.#dirs.size >= OPEN_FILES_MAX)
+      throw new KisekiError('KISEKI_E_BUSY', 'too many open files');
+    const fh = this.#newFh();
+    this.handles.set(fh, { ino, file, writable });
+    return fh;
+  }
+
+  #newFh(): number {
+    while (this.handles.has(this.#nextFh) || this.#dirs.has(this.#nextFh))
+      this.#nextFh = (this.#nextFh % 0x7fffffff) + 1;
+    const fh = this.#nextFh;
+    this.#nextFh = (this.#nextFh % 0x7fffffff) + 1;
+    return fh;
+  }
+
+  #readBuf(): Buffer {
+    return this.#readBufs.pop() ?? Buffer.allocUnsafeSlow(REQUEST_BYTES_MAX);
+  }
+
+  #freeReadBuf(b: Buffer): void {
+    if (this.#readBufs.length < READ_BUFFERS_MAX) this.#readBufs.push(b);
+  }
+
+  /** Runs an op; a failure answers its errno. Unexpected failures are logged, and every
+   * failure with KISEKI_FUSE_TRACE=1 in the environment. */
+  #run(op: OpCode, req: Req, detail: string | number, fn: () => Promise<void>): void {
+    fn().catch((err) => {
+      if (process.env.KISEKI_FUSE_TRACE || !(err instanceof KisekiError))
+        this.#opts.onError?.(OP_NAMES[op] ?? String(op), String(detail), err);
+      this.#fuse.replyErr(req, -fuseErrno(err));
+    });
+  }
+
+  /** The request dispatcher the addon calls (see native/fuse3/index.ts for the arguments). */
+  readonly onRequest: OnRequest = (op, req, kino, a, b, c, s1, s2, data, fh, uid, gid) => {
+    const { client } = this.#k;
+    const fuse = this.#fuse;
+    const ino = this.#ino(kino);
+    const ok = () => void fuse.replyErr(req, 0);
+    switch (op) {
+      case Op.LOOKUP:
+        return this.#run(op, req, s1!, async () => this.#entry(req, await client.lookup(ino, s1!), ino, s1!));
+      case Op.FORGET:
+        return this.#forget(ino, a);
+      case Op.GETATTR:
+        return this.#run(
+          op,
+          req,
+          ino,
+          async () => void fuse.replyAttr(req, this.#fillAttr(await this.#getattr(ino))),
+        );
+      case Op.SETATTR:
+        return this.#run(op, req, ino, () => this.#setattr(req, ino, a, data as Float64Array, fh));
+      case Op.READLINK:
+        return this.#run(op, req, ino, async () => {
+          const place = this.#links.get(ino);
+          if (!place) throw new KisekiError('KISEKI_E_INVAL', 'not a symbolic link the kernel looked up');
+          fuse.replyReadlink(req, await client.readlink(place.parent, place.name));
         });
-      },
-      getattr(path: string, cb: Cb) {
-        run('getattr', path, cb, async () => [toFuseStat(await fs.lstat(path), bs)]);
-      },
-      fgetattr(path: string, fd: number, cb: Cb) {
-        run('fgetattr', path, cb, async () => [toFuseStat(await client.getattr(handle(fd).ino), bs)]);
-      },
-      access(path: string, _mode: number, cb: Cb) {
-        run('access', path, cb, async () => {
-          await fs.lstat(path);
-          return undefined;
+      case Op.MKNOD:
+        return this.#run(op, req, s1!, async () => {
+          // Regular files only: FIFOs, sockets and devices have no place in Kiseki.
+          if ((a & S_IFMT) !== S_IFREG) throw new KisekiError('KISEKI_E_PERM', 'only regular files');
+          const st = await client.create(ino, s1!, 'file', { mode: a & 0o7777, uid, gid, exclusive: true });
+          this.#entry(req, st, ino, s1!);
         });
-      },
-      readdir(path: string, cb: Cb) {
-        run('readdir', path, cb, async () => {
-          const entries = await fs.readdir(path);
-          const self = await fs.stat(path);
-          return [
-            ['.', '..', ...entries.map((e) => e.name)],
-            [toFuseStat(self, bs), toFuseStat(self, bs), ...entries.map((e) => toFuseStat(e.stat, bs))],
-          ];
+      case Op.MKDIR:
+        return this.#run(op, req, s1!, async () =>
+          this.#entry(req, await client.mkdir(ino, s1!, { mode: a & 0o7777, uid, gid }), ino, s1!),
+        );
+      case Op.SYMLINK:
+        return this.#run(op, req, s1!, async () =>
+          this.#entry(req, await client.symlink(ino, s1!, s2!, { uid, gid }), ino, s1!),
+        );
+      case Op.UNLINK:
+        return this.#run(op, req, s1!, async () => {
+          await client.unlink(ino, s1!);
+          this.#linkAt.delete(`${ino}/${s1}`);
+          ok();
         });
-      },
-      readlink(path: string, cb: Cb) {
-        run('readlink', path, cb, async () => [await fs.readlink(path)]);
-      },
-      mkdir(path: string, mode: number, cb: Cb) {
-        run('mkdir', path, cb, async () => {
-          await fs.mkdir(path, { mode: mode & 0o7777, uid, gid });
-          return undefined;
+      case Op.RMDIR:
+        return this.#run(op, req, s1!, async () => {
+          await client.rmdir(ino, s1!);
+          ok();
         });
-      },
-      rmdir(path: string, cb: Cb) {
-        run('rmdir', path, cb, async () => void (await fs.rmdir(path)));
-      },
-      unlink(path: string, cb: Cb) {
-        run('unlink', path, cb, async () => void (await fs.unlink(path)));
-      },
-      rename(src: string, dst: string, cb: Cb) {
-        run('rename', src, cb, async () => void (await fs.rename(src, dst)));
-      },
-      symlink(target: string, path: string, cb: Cb) {
-        run('symlink', path, cb, async () => void (await fs.symlink(target, path, { uid, gid })));
-      },
-      link(_src: string, _dst: string, cb: Cb) {
-        cb(-constants.errno.ENOTSUP); // hard links arrive with issue 6
-      },
-      chmod(path: string, mode: number, cb: Cb) {
-        run('chmod', path, cb, async () => void (await fs.setattr(path, { mode: mode & 0o7777 })));
-      },
-      chown(path: string, u: number, g: number, cb: Cb) {
-        run('chown', path, cb, async () => {
-          const keep = 0xffffffff;
-          await fs.setattr(path, {
-            ...(u !== keep && u !== -1 ? { uid: u } : {}),
-            ...(g !== keep && g !== -1 ? { gid: g } : {}),
+      case Op.RENAME:
+        return this.#run(op, req, s1!, async () => {
+          if (c & ~RENAME_NOREPLACE)
+            throw new KisekiError('KISEKI_E_INVAL', 'RENAME_EXCHANGE is not supported');
+          const dst = this.#ino(a);
+          await client.rename(ino, s1!, dst, s2!, { noreplace: (c & RENAME_NOREPLACE) !== 0 });
+          this.#linkAt.delete(`${dst}/${s2}`);
+          const moved = this.#linkAt.get(`${ino}/${s1}`);
+          if (moved !== undefined) this.#placeLink(moved, dst, s2!);
+          ok();
+        });
+      case Op.LINK:
+        return void fuse.replyErr(req, constants.errno.ENOTSUP); // hard links: issue 6
+      case Op.CREATE:
+        return this.#run(op, req, s1!, async () => {
+          const st = await client.create(ino, s1!, 'file', {
+            mode: a & 0o7777,
+            uid,
+            gid,
+            exclusive: (b & O_EXCL) !== 0,
           });
-          return undefined;
-        });
-      },
-      utimens(path: string, atime: number, mtime: number, cb: Cb) {
-        run('utimens', path, cb, async () => {
-          await fs.setattr(path, { atime: msToTimespec(atime), mtime: msToTimespec(mtime) });
-          return undefined;
-        });
-      },
-      truncate(path: string, size: number, cb: Cb) {
-        run('truncate', path, cb, async () => void (await fs.truncate(path, size)));
-      },
-      ftruncate(path: string, fd: number, size: number, cb: Cb) {
-        run('ftruncate', path, cb, async () => void (await handle(fd).file.truncate(size)));
-      },
-      create(path: string, mode: number, cb: Cb) {
-        run('create', path, cb, async () => {
-          const st = await fs.create(path, { mode: mode & 0o7777, uid, gid });
           const file = await client.open(st.ino, st);
-          return [addHandle(st.ino, file, true)];
-        });
-      },
-      open(path: string, flags: number, cb: Cb) {
-        run('open', path, cb, async () => {
-          const st = await fs.stat(path);
-          if (st.kind === 'dir') throw new KisekiError('KISEKI_E_ISDIR', 'is a directory');
-          const file = await client.open(st.ino);
+          let h: number;
           try {
-            if (flags & O_TRUNC && file.size > 0) await file.truncate(0);
+            h = this.#addHandle(st.ino, file, true);
           } catch (err) {
             await client.release(file).catch(() => {});
             throw err;
           }
-          return [addHandle(st.ino, file, (flags & O_ACCMODE) !== 0)];
+          this.#lookups.set(st.ino, (this.#lookups.get(st.ino) ?? 0) + 1);
+          fuse.replyCreate(req, this.#fillAttr(st), h, 0);
         });
-      },
-      read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-        io('read', path, fd, cb, (h) => h.file.readInto(pos, buf.subarray(0, len)));
-      },
-      write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-        // `buf` is FUSE's memory, valid until we answer: write copies it before resolving.
-        io('write', path, fd, cb, (h) => h.file.write(pos, buf.subarray(0, len)));
-      },
-      flush(path: string, fd: number, cb: Cb) {
+      case Op.OPEN:
+        return this.#run(op, req, ino, async () => {
+          const file = await client.open(ino);
+          try {
+            if (b & O_TRUNC && file.size > 0) await file.truncate(0);
+            fuse.replyOpen(req, this.#addHandle(ino, file, (b & O_ACCMODE) !== 0), 0);
+          } catch (err) {
+            await client.release(file).catch(() => {});
+            throw err;
+          }
+        });
+      case Op.READ:
+        return this.#run(op, req, ino, async () => {
+          const h = this.#handle(fh);
+          const buf = this.#readBuf();
+          try {
+            const n = await h.file.readInto(c, buf.subarray(0, Math.min(a, REQUEST_BYTES_MAX)));
+            fuse.replyData(req, buf, n); // copied out before it returns
+          } finally {
+            this.#freeReadBuf(buf);
+          }
+        });
+      case Op.WRITE:
+        return this.#run(op, req, ino, async () => {
+          const h = this.#handle(fh);
+          if (!h.writable) throw new KisekiError('KISEKI_E_BADF', 'file not open for writing');
+          fuse.replyWrite(req, await h.file.write(c, data as Buffer));
+        });
+      case Op.FLUSH:
+      case Op.FSYNC:
         // close(2) → flush: data is committed when close returns (close-to-open consistency).
-        run('flush', path, cb, async () => void (await handle(fd).file.flush()));
-      },
-      fsync(path: string, _datasync: number, fd: number, cb: Cb) {
-        run('fsync', path, cb, async () => void (await handle(fd).file.flush()));
-      },
-      release(path: string, fd: number, cb: Cb) {
-        run('release', path, cb, async () => {
-          const h = handles.get(fd);
-          if (!h) return undefined;
-          handles.delete(fd);
-          await client.release(h.file);
-          return undefined;
+        return this.#run(op, req, ino, async () => {
+          await this.#handle(fh).file.flush();
+          ok();
         });
-      },
-    },
+      case Op.RELEASE:
+        return this.#run(op, req, ino, async () => {
+          const h = fh === undefined ? undefined : this.handles.get(fh);
+          if (h) {
+            this.handles.delete(fh!);
+            await client.release(h.file);
+          }
+          ok();
+        });
+      case Op.OPENDIR:
+        return this.#run(op, req, ino, async () => {
+          if (this.handles.size + this.#dirs.size >= OPEN_FILES_MAX)
+            throw new KisekiError('KISEKI_E_BUSY', 'too many open files');
+          const dh = this.#newFh();
+          this.#dirs.set(dh, { names: [], inos: new Float64Array(0), modes: new Float64Array(0) });
+          fuse.replyOpen(req, dh, 0);
+        });
+      case Op.READDIR:
+        return this.#run(op, req, ino, async () => {
+          const d = fh === undefined ? undefined : this.#dirs.get(fh);
+          if (!d) throw new KisekiError('KISEKI_E_BADF', `bad directory handle ${fh}`);
+          if (c === 0) {
+            // A listing is read once per opendir (and again on rewinddir), then paged from memory.
+            const entries = await client.readdir(ino);
+            const n = entries.length + 2;
+            d.names = ['.', '..', ...entries.map((e) => e.name)];
+            d.inos = new Float64Array(n);
+            d.modes = new Float64Array(n);
+            d.inos[0] = d.inos[1] = kino;
+            d.modes[0] = d.modes[1] = S_IFDIR;
+            entries.forEach((e, i) => {
+              d.inos[i + 2] = this.#kernelIno(e.stat.ino);
+              d.modes[i + 2] = modeOf(e.stat);
+            });
+          }
+          if (c >= d.names.length) return void fuse.replyDir(req, a, c, [], d.inos, d.modes);
+          fuse.replyDir(req, a, c, d.names.slice(c), d.inos.subarray(c), d.modes.subarray(c));
+        });
+      case Op.RELEASEDIR:
+        if (fh !== undefined) this.#dirs.delete(fh);
+        return ok();
+      case Op.FSYNCDIR:
+        return ok(); // directory changes are committed in the log before they are answered
+      case Op.STATFS:
+        return this.#run(op, req, ino, async () => {
+          const s = await client.statfs();
+          const unit = 4096;
+          const free = Math.floor(Number(s.freeBytes) / unit);
+          fuse.replyStatfs(
+            req,
+            Float64Array.of(
+              unit,
+              unit,
+              Math.floor(Number(s.capacityBytes) / unit),
+              free,
+              free,
+              2 ** 32,
+              2 ** 32 - Number(s.inodes),
+              2 ** 32 - Number(s.inodes),
+              s.maxNameBytes,
+            ),
+          );
+        });
+      case Op.EXIT:
+        return this.#opts.onExit?.(a);
+      default:
+        return void fuse.replyErr(req, constants.errno.ENOSYS);
+    }
   };
+
+  /** Attributes from the server, or for an open file that was unlinked, the last known ones. */
+  async #getattr(ino: number): Promise<Stat> {
+    try {
+      return await this.#k.client.getattr(ino);
+    } catch (err) {
+      const last = this.#stats.get(ino);
+      const open = [...this.handles.values()].find((h) => h.ino === ino);
+      if (!(err instanceof KisekiError && err.code === 'KISEKI_E_NOENT') || !last || !open) throw err;
+      return { ...last, nlink: 0, size: open.file.size };
+    }
+  }
+
+  async #setattr(
+    req: Req,
+    ino: number,
+    toSet: number,
+    v: Float64Array,
+    fh: number | undefined,
+  ): Promise<void> {
+    const { client } = this.#k;
+    if (toSet & SET_SIZE) {
+      const h = fh === undefined ? undefined : this.handles.get(fh);
+      if (h) await h.file.truncate(v[3]!);
+      else await client.truncate(ino, v[3]!);
+    }
+    const now = (): Timespec => {
+      const ms = Date.now();
+      return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6 };
+    };
+    const attrs = {
+      ...(toSet & SET_MODE ? { mode: v[0]! & 0o7777 } : {}),
+      ...(toSet & SET_UID ? { uid: v[1]! } : {}),
+      ...(toSet & SET_GID ? { gid: v[2]! } : {}),
+      ...(toSet & SET_ATIME_NOW
+        ? { atime: now() }
+        : toSet & SET_ATIME
+          ? { atime: { sec: v[4]!, nsec: v[5]! } }
+          : {}),
+      ...(toSet & SET_MTIME_NOW
+        ? { mtime: now() }
+        : toSet & SET_MTIME
+          ? { mtime: { sec: v[6]!, nsec: v[7]! } }
+          : {}),
+    };
+    const st = Object.keys(attrs).length > 0 ? await client.setattr(ino, attrs) : await this.#getattr(ino);
+    this.#fuse.replyAttr(req, this.#fillAttr(st));
+  }
+
+  /** Flushes every open file (before unmounting). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.handles.values()].map((h) => h.file.flush().catch(() => {})));
+  }
 }

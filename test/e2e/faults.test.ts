@@ -206,11 +206,9 @@ describe('a bad mount point or no server', () => {
   });
 });
 
-// Known gap, tracked in issue 6: libfuse2's high-level API renames a file that is unlinked or
-// replaced while open to .fuse_hidden*, so it stays in readdir and blocks rmdir; hard_remove
-// makes fuse-native pass garbage paths. Needs inode-based FUSE (libfuse3 low-level, native/)
-// and orphan inodes on the server. The tests state the POSIX behaviour we owe.
-describe.skip('files unlinked or replaced while open (POSIX; issue 6)', () => {
+// POSIX: an unlinked or replaced file lives on through its open handles. With libfuse2's
+// high-level API it was renamed to .fuse_hidden* instead; the low-level binding sees inodes.
+describe('files unlinked or replaced while open (POSIX)', () => {
   let server: ServerHandle;
   let mnt: MountHandle;
 
