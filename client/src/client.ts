@@ -647,6 +647,11 @@ export class KisekiClient {
     return pt;
   }
 
+  /** Reads one block's plaintext into `out` at `offset` (snapshot reads, see snapshot.ts). */
+  async readBlockInto(chunk: string, len: number, out: Buffer, offset: number): Promise<void> {
+    (await this.#getBlock(chunk, len)).copy(out, offset, 0, len);
+  }
+
   /**
    * Brings every chunk of a file into the L2 cache as pinned (staging, `kiseki stage`), so later
    * reads need no chunk server. Returns the bytes staged.

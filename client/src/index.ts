@@ -23,6 +23,7 @@ export {
 } from './locks.ts';
 export { PathFs, splitPath } from './paths.ts';
 export { Rpc } from './rpc.ts';
+export { Snapshot } from './snapshot.ts';
 export type { DirEntry, FileKind, Stat, Timespec } from './types.ts';
 export { msToTimespec } from './types.ts';
 

@@ -187,7 +187,9 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
 
     const gcTimer = setInterval(
       () => {
-        runGc(state, cfg.gcGraceMs, log).catch((err) => log.error({ err }, 'chunk GC failed'));
+        runGc(state, cfg.gcGraceMs, log, Date.now(), pins).catch((err) =>
+          log.error({ err }, 'chunk GC failed'),
+        );
       },
       Math.max(1000, Math.min(cfg.gcGraceMs, 60_000)),
     );

@@ -58,6 +58,12 @@ export class Pins {
     if (p && p.tenant === tenant) this.#drop(id);
   }
 
+  /** The snapshots of a tenant's live pins: GC must keep what they still reference. */
+  snapshots(tenant: string): Transaction[] {
+    this.sweep();
+    return [...this.#pins.values()].filter((p) => p.tenant === tenant).map((p) => p.txn);
+  }
+
   sweep(): void {
     const now = this.clock();
     for (const [id, p] of this.#pins) if (p.expiresAtMs <= now) this.#drop(id);

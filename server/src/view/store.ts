@@ -158,8 +158,8 @@ export class ViewStore {
     return out;
   }
 
-  chunkRefs(tenant: string, chunkHex: string): number {
-    return this.#chunkrefs.get([tenant, chunkHex]) ?? 0;
+  chunkRefs(tenant: string, chunkHex: string, ctx: ReadCtx = {}): number {
+    return this.#chunkrefs.get([tenant, chunkHex], ctx) ?? 0;
   }
 
   /** Every chunk with at least one reference, for GC and audits. */
