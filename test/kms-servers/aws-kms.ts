@@ -277,13 +277,11 @@ export async function startAwsKmsTestServer(pki: TestPki): Promise<AwsKmsTestSer
           }
           case 'ListAliases': {
             const limit = Math.max(1, Math.min(100, Number(p.Limit ?? 50)));
-            const list = [...aliases]
-              .slice(0, limit)
-              .map(([AliasName, TargetKeyId]) => ({
-                AliasName,
-                AliasArn: `arn:aws:kms:${region}:${account}:${AliasName}`,
-                TargetKeyId,
-              }));
+            const list = [...aliases].slice(0, limit).map(([AliasName, TargetKeyId]) => ({
+              AliasName,
+              AliasArn: `arn:aws:kms:${region}:${account}:${AliasName}`,
+              TargetKeyId,
+            }));
             return reply(200, { Aliases: list, Truncated: aliases.size > limit });
           }
           case 'Encrypt': {
