@@ -6,6 +6,7 @@ export {
 } from './manager.ts';
 export { AwsKms, type AwsKmsConfig } from './providers/aws-kms.ts';
 export { InternalKms } from './providers/internal.ts';
+export { type KmipConfig, KmipKms } from './providers/kmip.ts';
 export { type Pkcs11Config, Pkcs11Kms } from './providers/pkcs11.ts';
 export type {
   DataKey,

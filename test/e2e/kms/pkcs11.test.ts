@@ -2,13 +2,16 @@
  * The PKCS#11 provider against a real SoftHSM2 token made by the test.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11Kms } from '../../../server/src/keys/providers/pkcs11.ts';
 import type { WrapContext } from '../../../server/src/keys/providers/provider.ts';
 import { createSoftHsmToken, type SoftHsmToken, softHsmAvailable } from '../../kms-servers/softhsm.ts';
 import { providerContract } from './contract.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 describe.skipIf(!softHsmAvailable())('PKCS#11 provider on SoftHSM2', () => {
   let token: SoftHsmToken;
@@ -26,8 +29,8 @@ describe.skipIf(!softHsmAvailable())('PKCS#11 provider on SoftHSM2', () => {
 
   providerContract(() => kms);
 
-  it('I-K8: the KEK is a sensitive, never-extractable token object whose value the token refuses to give', async () => {
-    await kms.ensureKek('c-a');
+  /** A session of our own on the token, beside the provider's (the module is shared). */
+  function rawSession(rw: boolean) {
     const lib = new pkcs11js.PKCS11();
     lib.load(token.library);
     try {
@@ -38,7 +41,13 @@ describe.skipIf(!softHsmAvailable())('PKCS#11 provider on SoftHSM2', () => {
     const slot = lib
       .C_GetSlotList(true)
       .find((s) => lib.C_GetTokenInfo(s).label.trim() === token.tokenLabel)!;
-    const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+    const flags = pkcs11js.CKF_SERIAL_SESSION | (rw ? pkcs11js.CKF_RW_SESSION : 0);
+    return { lib, session: lib.C_OpenSession(slot, flags) };
+  }
+
+  it('I-K8: the KEK is a sensitive, never-extractable token object whose value the token refuses to give', async () => {
+    await kms.ensureKek('c-a');
+    const { lib, session } = rawSession(false);
     try {
       lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_LABEL, value: 'kiseki-tenant-c-a' }]);
       const [h] = lib.C_FindObjects(session, 2);
@@ -55,6 +64,29 @@ describe.skipIf(!softHsmAvailable())('PKCS#11 provider on SoftHSM2', () => {
     } finally {
       lib.C_CloseSession(session);
     }
+  });
+
+  it('golden vector pkcs11-v2: the token opens the checked-in blob once the fixture KEK is imported', async () => {
+    const f = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/kms/pkcs11-v2.json'), 'utf8'));
+    const { lib, session } = rawSession(true);
+    try {
+      lib.C_CreateObject(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_LABEL, value: `kiseki-tenant-${f.context.tenant}` },
+        { type: pkcs11js.CKA_VALUE, value: Buffer.from(f.kek, 'hex') },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_ENCRYPT, value: true },
+        { type: pkcs11js.CKA_DECRYPT, value: true },
+      ]);
+    } finally {
+      lib.C_CloseSession(session);
+    }
+    const out = await kms.unwrap(Buffer.from(f.wrapped, 'hex'), f.context);
+    expect(Buffer.from(out).toString('hex')).toBe(f.key);
   });
 
   it('a wrong PIN is KISEKI_E_AUTH, a missing token KISEKI_E_UNAVAILABLE', async () => {

@@ -9,7 +9,7 @@
  * Crypto-shred disables the key, schedules its deletion (the minimum 7-day window AWS allows;
  * disabled, it can no longer decrypt) and deletes the alias.
  *
- * Wrapped body (frame kind 4): the CiphertextBlob bytes, opaque.
+ * Wrapped format: aws-kms (wrap-format.ts).
  */
 import { KisekiError } from '@kiseki/proto';
 import { HttpsJson, isUnavailableStatus } from './https-json.ts';
@@ -25,7 +25,7 @@ import {
   type WrapContext,
 } from './provider.ts';
 import { type AwsCredentials, signRequest } from './sigv4.ts';
-import { frameWrapped, unframeWrapped } from './wrap-format.ts';
+import { decodeAwsWrapped, encodeAwsWrapped } from './wrap-format.ts';
 
 export interface AwsKmsConfig {
   readonly region: string;
@@ -206,7 +206,7 @@ export class AwsKms implements TenantKmsProvider {
   #blob(b64: unknown): Buffer {
     if (typeof b64 !== 'string' || b64.length === 0)
       throw new KisekiError('KISEKI_E_UNAVAILABLE', 'AWS KMS answer has no ciphertext');
-    return frameWrapped('aws-kms', Buffer.from(b64, 'base64'));
+    return encodeAwsWrapped(Buffer.from(b64, 'base64'));
   }
 
   async wrap(key: Uint8Array, ctx: WrapContext, opts?: KmsCallOptions): Promise<Uint8Array> {
@@ -226,7 +226,7 @@ export class AwsKms implements TenantKmsProvider {
   }
 
   async unwrap(wrapped: Uint8Array, ctx: WrapContext, opts?: KmsCallOptions): Promise<Uint8Array> {
-    const blob = unframeWrapped('aws-kms', wrapped);
+    const blob = decodeAwsWrapped(wrapped);
     const r = await this.#op(
       'Decrypt',
       {

@@ -4,8 +4,7 @@
  * production tenants bring Vault, KMIP, AWS KMS or PKCS#11. Unlike the external providers the
  * KEK is in this process's memory during a wrap or unwrap (and zeroed after).
  *
- * Wrapped format v1: 'KSKW' | version u8 = 1 | reserved 3 = 0 | nonce 12 | ciphertext 32 | tag 16,
- * AAD = contextAad(ctx).
+ * Wrapped format: internal v1 (wrap-format.ts).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -23,9 +22,7 @@ import {
   type TenantKmsProvider,
   type WrapContext,
 } from './provider.ts';
-import { WRAP_MAGIC } from './wrap-format.ts';
-
-const WRAPPED_BYTES = 4 + 4 + 12 + 32 + 16;
+import { decodeInternalWrapped, encodeInternalWrapped } from './wrap-format.ts';
 
 export class InternalKms implements TenantKmsProvider {
   readonly kind = 'internal' as const;
@@ -64,22 +61,19 @@ export class InternalKms implements TenantKmsProvider {
     const nonce = randomBytes(12);
     const c = createCipheriv('aes-256-gcm', kek, nonce);
     c.setAAD(contextAad(ctx));
-    const ct = Buffer.concat([c.update(key), c.final()]);
+    const ciphertext = Buffer.concat([c.update(key), c.final()]);
     kek.fill(0);
-    return Buffer.concat([WRAP_MAGIC, Buffer.from([1, 0, 0, 0]), nonce, ct, c.getAuthTag()]);
+    return encodeInternalWrapped({ iv: nonce, ciphertext, tag: c.getAuthTag() });
   }
 
   async unwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Uint8Array> {
-    const w = Buffer.from(wrapped);
-    if (w.length !== WRAPPED_BYTES || !w.subarray(0, 4).equals(WRAP_MAGIC) || w[4] !== 1) {
-      throw new KisekiError('KISEKI_E_CORRUPT', 'wrapped key is not in internal format v1');
-    }
+    const w = decodeInternalWrapped(wrapped);
     const kek = await this.#kek(ctx.tenant);
     try {
-      const d = createDecipheriv('aes-256-gcm', kek, w.subarray(8, 20));
+      const d = createDecipheriv('aes-256-gcm', kek, w.iv);
       d.setAAD(contextAad(ctx));
-      d.setAuthTag(w.subarray(52, 68));
-      return Buffer.concat([d.update(w.subarray(20, 52)), d.final()]);
+      d.setAuthTag(w.tag);
+      return Buffer.concat([d.update(w.ciphertext), d.final()]);
     } catch {
       throw new KisekiError(
         'KISEKI_E_CRYPTO',

@@ -9,8 +9,7 @@
  * KEK never leaves it. Crypto-shred revokes (cessation of operation) and destroys every key of
  * that name.
  *
- * Wrapped body (frame kind 3): uid (u8-len) | iv (u8-len, 12) | tag (u8-len, 16) | ciphertext 32.
- * The uid names the server object that wrapped it; unwrap accepts it only if it is one of the
+ * Wrapped format: kmip (wrap-format.ts). The uid names the server object that wrapped it; unwrap accepts it only if it is one of the
  * tenant's keys.
  */
 import { randomBytes } from 'node:crypto';
@@ -42,7 +41,7 @@ import {
   TtlvError,
   text,
 } from './ttlv.ts';
-import { field, frameWrapped, readField, unframeWrapped } from './wrap-format.ts';
+import { decodeKmipWrapped, encodeKmipWrapped } from './wrap-format.ts';
 
 export interface KmipConfig {
   readonly host: string;
@@ -368,30 +367,14 @@ export class KmipKms implements TenantKmsProvider {
       ) {
         throw new KisekiError('KISEKI_E_UNAVAILABLE', 'KMIP Encrypt reply lacks ciphertext or tag');
       }
-      return frameWrapped(
-        'kmip',
-        Buffer.concat([field(Buffer.from(uid, 'utf8')), field(iv), field(tag.value), ct.value]),
-      );
+      return encodeKmipWrapped({ uid, iv, tag: tag.value, ciphertext: ct.value });
     } catch (err) {
       throw this.#error(err, ctx.tenant, 'encrypt');
     }
   }
 
   async unwrap(wrapped: Uint8Array, ctx: WrapContext, opts?: KmsCallOptions): Promise<Uint8Array> {
-    const body = unframeWrapped('kmip', wrapped);
-    const uidF = readField(body, 0);
-    const ivF = readField(body, uidF.next);
-    const tagF = readField(body, ivF.next);
-    const ct = body.subarray(tagF.next);
-    if (
-      uidF.value.length === 0 ||
-      ivF.value.length !== IV_BYTES ||
-      tagF.value.length !== TAG_BYTES ||
-      ct.length !== DATA_KEY_BYTES
-    ) {
-      throw new KisekiError('KISEKI_E_CORRUPT', 'KMIP wrapped key has the wrong shape');
-    }
-    const uid = uidF.value.toString('utf8');
+    const { uid, iv, tag, ciphertext } = decodeKmipWrapped(wrapped);
     try {
       let uids = await this.#locate(ctx.tenant, opts?.signal);
       if (!uids.includes(uid)) uids = await this.#locate(ctx.tenant, opts?.signal, true);
@@ -407,10 +390,10 @@ export class KmipKms implements TenantKmsProvider {
         [
           text(T.UniqueIdentifier, uid),
           this.#params(),
-          bytes(T.Data, ct),
-          bytes(T.IvCounterNonce, ivF.value),
+          bytes(T.Data, ciphertext),
+          bytes(T.IvCounterNonce, iv),
           bytes(T.AuthenticatedEncryptionAdditionalData, contextAad(ctx)),
-          bytes(T.AuthenticatedEncryptionTag, tagF.value),
+          bytes(T.AuthenticatedEncryptionTag, tag),
         ],
         opts?.signal,
       );

@@ -5,7 +5,7 @@
  * token, AAD = contextAad(ctx) (I-K17): the KEK never leaves the token, only the 32-byte tenant
  * data key comes out of an unwrap (the key manager needs it to derive chunk DEKs).
  *
- * Wrapped body (frame kind 5): iv u8-len-prefixed (12 bytes) | ciphertext 32 | tag 16.
+ * Wrapped format: pkcs11 (wrap-format.ts).
  *
  * One session, logged in as the user, operations serialized (a PKCS#11 session runs one
  * crypto operation at a time); C_EncryptAsync/C_DecryptAsync keep the token off the event loop.
@@ -24,7 +24,7 @@ import {
   type TenantKmsProvider,
   type WrapContext,
 } from './provider.ts';
-import { field, frameWrapped, readField, unframeWrapped } from './wrap-format.ts';
+import { decodePkcs11Wrapped, encodePkcs11Wrapped } from './wrap-format.ts';
 
 export interface Pkcs11Config {
   /** Path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
@@ -211,23 +211,23 @@ export class Pkcs11Kms implements TenantKmsProvider {
       if (out.length !== DATA_KEY_BYTES + TAG_BYTES) {
         throw new KisekiError('KISEKI_E_INTERNAL', `PKCS#11 GCM returned ${out.length} bytes`);
       }
-      return frameWrapped('pkcs11', Buffer.concat([field(iv), out]));
+      return encodePkcs11Wrapped({
+        iv,
+        ciphertext: out.subarray(0, DATA_KEY_BYTES),
+        tag: out.subarray(DATA_KEY_BYTES),
+      });
     });
   }
 
   async unwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Uint8Array> {
-    const body = unframeWrapped('pkcs11', wrapped);
-    const { value: iv, next } = readField(body, 0);
-    const ct = body.subarray(next);
-    if (iv.length !== IV_BYTES || ct.length !== DATA_KEY_BYTES + TAG_BYTES) {
-      throw new KisekiError('KISEKI_E_CORRUPT', 'PKCS#11 wrapped key has the wrong length');
-    }
+    const { iv, ciphertext, tag } = decodePkcs11Wrapped(wrapped);
     return this.#run(async (lib, session) => {
       const kek = this.#kek(lib, session, ctx.tenant);
       lib.C_DecryptInit(session, this.#gcm(Buffer.from(iv), ctx), kek);
+      const ct = Buffer.concat([ciphertext, tag]);
       let out: Buffer;
       try {
-        out = await lib.C_DecryptAsync(session, Buffer.from(ct), Buffer.alloc(DATA_KEY_BYTES + TAG_BYTES));
+        out = await lib.C_DecryptAsync(session, ct, Buffer.alloc(DATA_KEY_BYTES + TAG_BYTES));
       } catch (err) {
         // SoftHSM2 reports a GCM tag mismatch as CKR_GENERAL_ERROR, others as
         // CKR_ENCRYPTED_DATA_INVALID: either way the token answered and said no.

@@ -7,7 +7,7 @@
  * another tenant, epoch or chunk does not decrypt (I-K17). The KEK never leaves Vault
  * (`exportable: false`).
  *
- * Wrapped body (frame kind 2): the Vault ciphertext string as UTF-8 ("vault:v<n>:<base64>").
+ * Wrapped format: vault (wrap-format.ts).
  *
  * API used (Vault HTTP API, /v1 prefix): auth/<approle mount>/login, sys/health,
  * <mount>/keys/:name (POST create, GET read, POST :name/config, DELETE), <mount>/encrypt/:name,
@@ -26,7 +26,7 @@ import {
   type TenantKmsProvider,
   type WrapContext,
 } from './provider.ts';
-import { frameWrapped, unframeWrapped } from './wrap-format.ts';
+import { decodeVaultWrapped, encodeVaultWrapped } from './wrap-format.ts';
 
 export type VaultAuth =
   | { readonly method: 'token'; readonly token: string }
@@ -211,14 +211,7 @@ export class VaultKms implements TenantKmsProvider {
     const ct = (r.json as { data?: { ciphertext?: unknown } })?.data?.ciphertext;
     if (r.status !== 200 || typeof ct !== 'string')
       throw await this.#refusal(r, ctx, 'encrypt', opts?.signal);
-    return frameWrapped('vault', Buffer.from(ct, 'utf8'));
-  }
-
-  #ciphertext(wrapped: Uint8Array): string {
-    const s = unframeWrapped('vault', wrapped).toString('utf8');
-    if (!/^vault:v\d+:[A-Za-z0-9+/=]+$/.test(s))
-      throw new KisekiError('KISEKI_E_CORRUPT', 'not a Vault ciphertext');
-    return s;
+    return encodeVaultWrapped(ct);
   }
 
   #plaintext(r: JsonResponse): Buffer | undefined {
@@ -233,7 +226,7 @@ export class VaultKms implements TenantKmsProvider {
   }
 
   async unwrap(wrapped: Uint8Array, ctx: WrapContext, opts?: KmsCallOptions): Promise<Uint8Array> {
-    const ciphertext = this.#ciphertext(wrapped);
+    const ciphertext = decodeVaultWrapped(wrapped);
     const r = await this.#call(
       'POST',
       `${this.#mount}/decrypt/${this.#name(ctx.tenant)}`,
@@ -255,7 +248,7 @@ export class VaultKms implements TenantKmsProvider {
     const plaintext = this.#plaintext(r);
     const ct = (r.json as { data?: { ciphertext?: unknown } })?.data?.ciphertext;
     if (!plaintext || typeof ct !== 'string') throw await this.#refusal(r, ctx, 'datakey', opts?.signal);
-    return { plaintext, wrapped: frameWrapped('vault', Buffer.from(ct, 'utf8')) };
+    return { plaintext, wrapped: encodeVaultWrapped(ct) };
   }
 
   async health(opts?: KmsCallOptions & { tenant?: string }): Promise<KmsHealth> {
