@@ -1,4 +1,6 @@
 /** Block layer: device backends (files, raw block devices with O_DIRECT) and the allocation bitmap (I-C7, I-C8). */
+
+export { DeviceAllocator, type ExtentRef, type RecoveryReport } from './allocator.ts';
 export {
   BITMAP_PAGE_BYTES_DEFAULT,
   type BitmapPage,
