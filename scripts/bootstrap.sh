@@ -21,7 +21,7 @@ NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 # libisal-dev: Intel ISA-L, which native/ links for erasure coding (no fallback).
 PKGS=(fuse3 libfuse3-dev pkg-config openssl libisal-dev)
 case "$PROFILE" in
-  test) PKGS+=(rsync fio softhsm2 python3-pykmip awscli) ;;
+  test) PKGS+=(rsync fio softhsm2 python3-pykmip awscli attr sqlite3 git python3) ;;
   bench) PKGS+=(rsync fio gocryptfs) ;;
 esac
 missing=()

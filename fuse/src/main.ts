@@ -3,8 +3,10 @@
  * (`mount -t fuse.kiseki kiseki#HOST:PORT /mnt -o tenant=...`) and from /etc/fstab.
  * Runs in the foreground and unmounts cleanly on SIGINT/SIGTERM.
  */
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CACHE_MODES, type CacheMode } from '@kiseki/client';
 import { KisekiError } from '@kiseki/proto';
 import { mount } from './mount.ts';
 
@@ -22,9 +24,16 @@ Options:
   --attr-timeout S         kernel attribute/entry cache seconds (default 1)
   --chunk-url URL          reach chunk servers here instead of the advertised URL
   --writeback              the kernel's write-back cache (buffers small writes; default off)
+  --cache-dir DIR          the client cache on local disk, L2 (default ~/.cache/kiseki, the
+                           directory \`kiseki stage\` fills); it holds sealed chunks only
+  --cache-bytes N          its bound in bytes (default 10 GiB)
+  --cache-mode MODE        pinned: read staged data from it, add nothing else (default);
+                           organic: keep what is read, least recently used goes first;
+                           bypass: don't use it
   --debug                  libfuse debug output
   -o a=b,c                 the same options in mount(8) form: home, tenant, ca,
-                           credential_file, attr_timeout, chunk_url, writeback, debug;
+                           credential_file, attr_timeout, chunk_url, writeback, debug,
+                           cache_dir, cache_bytes, cache_mode;
                            others are ignored
   -h, --help               this help
 Prints "mount.kiseki: mounted SERVER at MOUNTPOINT" when ready. Runs on libfuse3's
@@ -42,6 +51,9 @@ async function main(): Promise<void> {
       'attr-timeout': { type: 'string' },
       'chunk-url': { type: 'string' },
       writeback: { type: 'boolean' },
+      'cache-dir': { type: 'string' },
+      'cache-bytes': { type: 'string' },
+      'cache-mode': { type: 'string' },
       debug: { type: 'boolean' },
       o: { type: 'string', short: 'o', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -65,6 +77,17 @@ async function main(): Promise<void> {
   const home =
     values.home ?? o.get('home') ?? process.env.KISEKI_HOME ?? join(process.env.HOME ?? '/root', '.kiseki');
   const tenant = values.tenant ?? o.get('tenant') ?? 'default';
+  const cacheMode = values['cache-mode'] ?? o.get('cache_mode') ?? 'pinned';
+  if (!CACHE_MODES.includes(cacheMode as CacheMode))
+    throw new KisekiError('KISEKI_E_INVAL', `--cache-mode must be one of ${CACHE_MODES.join(', ')}`);
+  const cacheBytes = Number(values['cache-bytes'] ?? o.get('cache_bytes') ?? 10 * 1024 ** 3);
+  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0)
+    throw new KisekiError('KISEKI_E_INVAL', '--cache-bytes must be a byte count');
+  const cacheDir =
+    values['cache-dir'] ??
+    o.get('cache_dir') ??
+    process.env.KISEKI_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kiseki');
   const m = await mount({
     server,
     mountpoint,
@@ -75,6 +98,7 @@ async function main(): Promise<void> {
     chunkUrl: values['chunk-url'] ?? o.get('chunk_url'),
     attrTimeoutS: Number(values['attr-timeout'] ?? o.get('attr_timeout') ?? 1),
     writeback: values.writeback ?? o.has('writeback'),
+    l2: { dir: cacheDir, capacityBytes: cacheBytes, mode: cacheMode as CacheMode },
     debug: values.debug ?? o.has('debug'),
     onError: (op, detail, err) =>
       process.stderr.write(`mount.kiseki: ${op} ${detail}: ${(err as Error).stack ?? err}\n`),

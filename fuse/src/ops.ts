@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { FileData, Kiseki, Stat, Timespec } from '@kiseki/client';
-import { Attr, type Fuse3, type OnRequest, Op, type OpCode, type Req } from '@kiseki/native/fuse3';
+import { Attr, type Fuse3, Lock, type OnRequest, Op, type OpCode, type Req } from '@kiseki/native/fuse3';
 import { KisekiError } from '@kiseki/proto';
 import { fuseErrno } from './errno.ts';
 
@@ -28,6 +28,18 @@ const SET_ATIME = 1 << 4;
 const SET_MTIME = 1 << 5;
 const SET_ATIME_NOW = 1 << 7;
 const SET_MTIME_NOW = 1 << 8;
+// setxattr flags, fcntl lock types and flock operations (Linux)
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+const F_RDLCK = 0;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+/** POSIX ACLs travel as these xattrs; Kiseki has Unix permissions only (no ACLs). */
+const ACL_XATTRS = new Set(['system.posix_acl_access', 'system.posix_acl_default']);
 
 export const OPEN_FILES_MAX = 65_536;
 /** Read replies are staged in pooled buffers (fresh memory is slow to touch here). */
@@ -60,6 +72,18 @@ export interface OpsOptions {
   readonly onExit?: (code: number) => void;
 }
 
+/** A struct flock's range: l_len 0 (or one past what a double holds exactly) reaches the end. */
+function lockRange(l: Float64Array): { start: number; length: number } {
+  const start = l[Lock.START]!;
+  const len = l[Lock.LEN]!;
+  if (!Number.isSafeInteger(start) || start < 0)
+    throw new KisekiError('KISEKI_E_INVAL', 'lock start out of range');
+  return {
+    start,
+    length: Number.isSafeInteger(len) && len > 0 && start + len <= Number.MAX_SAFE_INTEGER ? len : 0,
+  };
+}
+
 function modeOf(s: Stat): number {
   const type = s.kind === 'dir' ? S_IFDIR : s.kind === 'symlink' ? S_IFLNK : S_IFREG;
   return type | (s.mode & 0o7777);
@@ -79,6 +103,9 @@ export class LowLevelOps {
    * has no inode on the server any more, but fstat on its handle must still answer. */
   readonly #stats = new Map<number, Stat>();
   readonly #linkAt = new Map<string, number>();
+  /** When each inode's attributes were last fetched (the xattr-count shortcut trusts them as
+   * long as the kernel trusts attributes). */
+  readonly #statAt = new Map<number, number>();
   readonly #readBufs: Buffer[] = [];
   readonly #attr = new Float64Array(Attr.LENGTH);
   readonly #k: Kiseki;
@@ -107,6 +134,7 @@ export class LowLevelOps {
 
   #fillAttr(s: Stat): Float64Array {
     if (s.ino !== this.#root) this.#stats.set(s.ino, s);
+    this.#statAt.set(s.ino, Date.now());
     const a = this.#attr;
     const ttl = this.#opts.attrTimeoutS;
     a[Attr.INO] = this.#kernelIno(s.ino);
@@ -150,6 +178,7 @@ export class LowLevelOps {
     }
     this.#lookups.delete(ino);
     this.#stats.delete(ino);
+    this.#statAt.delete(ino);
     const place = this.#links.get(ino);
     if (place) {
       this.#links.delete(ino);
@@ -199,7 +228,23 @@ export class LowLevelOps {
   }
 
   /** The request dispatcher the addon calls (see native/fuse3/index.ts for the arguments). */
-  readonly onRequest: OnRequest = (op, req, kino, a, b, c, s1, s2, data, fh, uid, gid) => {
+  readonly onRequest: OnRequest = (
+    op,
+    req,
+    kino,
+    a,
+    b,
+    c,
+    s1,
+    s2,
+    data,
+    fh,
+    uid,
+    gid,
+    pid,
+    _umask,
+    owner,
+  ) => {
     const { client } = this.#k;
     const fuse = this.#fuse;
     const ino = this.#ino(kino);
@@ -262,7 +307,70 @@ export class LowLevelOps {
           ok();
         });
       case Op.LINK:
-        return void fuse.replyErr(req, constants.errno.ENOTSUP); // hard links: issue 6
+        return this.#run(op, req, s1!, async () => {
+          const parent = this.#ino(a);
+          this.#entry(req, await client.link(ino, parent, s1!), parent, s1!);
+        });
+      case Op.SETXATTR:
+        return this.#run(op, req, s1!, async () => {
+          if (s1!.startsWith('system.'))
+            throw new KisekiError('KISEKI_E_UNSUPPORTED', `${s1}: no ACLs or system attributes here`);
+          const mode = a & XATTR_CREATE ? 'create' : a & XATTR_REPLACE ? 'replace' : 'set';
+          await client.setxattr(ino, s1!, data as Buffer, mode);
+          this.#xattrsChanged(ino);
+          ok();
+        });
+      case Op.GETXATTR:
+        return this.#run(op, req, s1!, async () => {
+          const v = ACL_XATTRS.has(s1!) ? undefined : (await this.#xattrs(ino)).get(s1!);
+          if (!v) throw new KisekiError('KISEKI_E_NODATA', `no extended attribute ${s1}`);
+          this.#replySized(req, v, a);
+        });
+      case Op.LISTXATTR:
+        return this.#run(op, req, ino, async () => {
+          const names = [...(await this.#xattrs(ino)).keys()];
+          this.#replySized(req, Buffer.from(names.map((n) => `${n}\0`).join('')), a);
+        });
+      case Op.REMOVEXATTR:
+        return this.#run(op, req, s1!, async () => {
+          if (ACL_XATTRS.has(s1!)) throw new KisekiError('KISEKI_E_NODATA', `no ${s1} here`);
+          await client.removexattr(ino, s1!);
+          this.#xattrsChanged(ino);
+          ok();
+        });
+      case Op.GETLK:
+        return this.#run(op, req, ino, async () => {
+          const l = data as Float64Array;
+          const spec = { ino, kind: 'posix' as const, owner, ...lockRange(l) };
+          const hit = await client.locks.test(spec, l[Lock.TYPE] === F_WRLCK ? 'write' : 'read');
+          fuse.replyLock(
+            req,
+            hit
+              ? Float64Array.of(hit.type === 'write' ? F_WRLCK : F_RDLCK, hit.start, hit.length, hit.pid)
+              : Float64Array.of(F_UNLCK, l[Lock.START]!, l[Lock.LEN]!, 0),
+          );
+        });
+      case Op.SETLK:
+        return this.#run(op, req, ino, async () => {
+          const l = data as Float64Array;
+          const spec = { ino, kind: 'posix' as const, owner, ...lockRange(l) };
+          if (l[Lock.TYPE] === F_UNLCK) await client.locks.unlock(spec);
+          else
+            await client.locks.lock(spec, l[Lock.TYPE] === F_WRLCK ? 'write' : 'read', {
+              wait: a !== 0,
+              pid: l[Lock.PID] || pid,
+            });
+          ok();
+        });
+      case Op.FLOCK:
+        return this.#run(op, req, ino, async () => {
+          const spec = { ino, kind: 'flock' as const, owner };
+          if (a & LOCK_UN) await client.locks.unlock(spec);
+          else if (a & (LOCK_SH | LOCK_EX))
+            await client.locks.lock(spec, a & LOCK_EX ? 'write' : 'read', { wait: (a & LOCK_NB) === 0, pid });
+          else throw new KisekiError('KISEKI_E_INVAL', 'flock needs LOCK_SH, LOCK_EX or LOCK_UN');
+          ok();
+        });
       case Op.CREATE:
         return this.#run(op, req, s1!, async () => {
           const st = await client.create(ino, s1!, 'file', {
@@ -315,6 +423,8 @@ export class LowLevelOps {
         // close(2) → flush: data is committed when close returns (close-to-open consistency).
         return this.#run(op, req, ino, async () => {
           await this.#handle(fh).file.flush();
+          // POSIX: closing any descriptor of a file drops the process's record locks on it.
+          if (op === Op.FLUSH) await client.locks.unlock({ ino, kind: 'posix', owner });
           ok();
         });
       case Op.RELEASE:
@@ -324,6 +434,7 @@ export class LowLevelOps {
             this.handles.delete(fh!);
             await client.release(h.file);
           }
+          if (a) await client.locks.unlock({ ino, kind: 'flock', owner }); // the last close of its fd
           ok();
         });
       case Op.OPENDIR:
@@ -386,6 +497,27 @@ export class LowLevelOps {
         return void fuse.replyErr(req, constants.errno.ENOSYS);
     }
   };
+
+  /** A value (getxattr) or name list (listxattr): its size when asked with size 0, ERANGE when
+   * it doesn't fit the caller's buffer. */
+  #replySized(req: Req, v: Buffer, size: number): void {
+    if (size === 0) return void this.#fuse.replyXattr(req, v.length);
+    if (v.length > size) throw new KisekiError('KISEKI_E_RANGE', 'the buffer is too small');
+    this.#fuse.replyData(req, v, v.length);
+  }
+
+  /** Every xattr of an inode; no call at all when its attributes (fresh within the attribute
+   * timeout, like the kernel's own) say it has none: `ls -l` asks for ACLs on every file. */
+  async #xattrs(ino: number): Promise<Map<string, Buffer>> {
+    const fresh = Date.now() - (this.#statAt.get(ino) ?? 0) < this.#opts.attrTimeoutS * 1000;
+    if (fresh && this.#stats.get(ino)?.xattrs === 0) return new Map();
+    return this.#k.client.xattrs(ino);
+  }
+
+  #xattrsChanged(ino: number): void {
+    const s = this.#stats.get(ino);
+    if (s) this.#stats.set(ino, { ...s, xattrs: undefined });
+  }
 
   /** Attributes from the server, or for an open file that was unlinked, the last known ones. */
   async #getattr(ino: number): Promise<Stat> {

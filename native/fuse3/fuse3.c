@@ -36,7 +36,7 @@ enum {
   OP_LOOKUP = 1, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR, OP_UNLINK,
   OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ, OP_WRITE, OP_FLUSH, OP_RELEASE,
   OP_FSYNC, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS, OP_CREATE, OP_EXIT,
-  OP_INIT
+  OP_INIT, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_GETLK, OP_SETLK, OP_FLOCK
 };
 
 typedef struct session {
@@ -68,6 +68,8 @@ typedef struct request {
   gid_t gid;
   pid_t pid;
   mode_t umask;
+  uint64_t lock_owner; /* fi->lock_owner: who holds POSIX and flock locks */
+  double lk[4];        /* locks: l_type, l_start, l_len (0 = to the end), l_pid */
 } request;
 
 static request *new_request(int op, fuse_req_t req, fuse_ino_t ino) {
@@ -156,6 +158,7 @@ static void set_fh(request *r, struct fuse_file_info *fi) {
     r->fh = fi->fh;
     r->has_fh = 1;
     r->b = fi->flags;
+    r->lock_owner = fi->lock_owner;
   }
 }
 
@@ -289,7 +292,10 @@ static void fh_op(int op, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 }
 
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fh_op(OP_FLUSH, req, ino, fi, 0); }
-static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fh_op(OP_RELEASE, req, ino, fi, 0); }
+static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  /* a = 1 when the kernel asks us to drop this owner's flock too (the last close of an fd). */
+  fh_op(OP_RELEASE, req, ino, fi, fi && fi->flock_release);
+}
 static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
   fh_op(OP_FSYNC, req, ino, fi, datasync);
 }
@@ -324,6 +330,70 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   dispatch(req, r);
 }
 
+static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                        int flags) {
+  request *r = new_request(OP_SETXATTR, req, ino);
+  if (r) {
+    r->s1 = strdup(name);
+    r->a = flags;
+    r->data = malloc(size ? size : 1);
+    if (!r->data) {
+      free_request(r);
+      fuse_reply_err(req, ENOMEM);
+      return;
+    }
+    memcpy(r->data, value, size);
+    r->len = size;
+  }
+  dispatch(req, r);
+}
+
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+  request *r = new_request(OP_GETXATTR, req, ino);
+  if (r) {
+    r->s1 = strdup(name);
+    r->a = (double)size;
+  }
+  dispatch(req, r);
+}
+
+static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  request *r = new_request(OP_LISTXATTR, req, ino);
+  if (r) r->a = (double)size;
+  dispatch(req, r);
+}
+
+static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+  name_op(OP_REMOVEXATTR, req, ino, name);
+}
+
+static void lock_op(int op, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+                    int sleep) {
+  request *r = new_request(op, req, ino);
+  if (r) {
+    set_fh(r, fi);
+    r->a = sleep;
+    r->lk[0] = lock->l_type;
+    r->lk[1] = (double)lock->l_start;
+    r->lk[2] = (double)lock->l_len;
+    r->lk[3] = lock->l_pid;
+    r->has_attr = 2;
+  }
+  dispatch(req, r);
+}
+
+static void ll_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock) {
+  lock_op(OP_GETLK, req, ino, fi, lock, 0);
+}
+
+static void ll_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock, int sleep) {
+  lock_op(OP_SETLK, req, ino, fi, lock, sleep);
+}
+
+static void ll_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op) {
+  fh_op(OP_FLOCK, req, ino, fi, op);
+}
+
 static const struct fuse_lowlevel_ops ll_ops = {
   .init = ll_init,
   .lookup = ll_lookup,
@@ -351,6 +421,13 @@ static const struct fuse_lowlevel_ops ll_ops = {
   .fsyncdir = ll_fsyncdir,
   .statfs = ll_statfs,
   .create = ll_create,
+  .setxattr = ll_setxattr,
+  .getxattr = ll_getxattr,
+  .listxattr = ll_listxattr,
+  .removexattr = ll_removexattr,
+  .getlk = ll_getlk,
+  .setlk = ll_setlk,
+  .flock = ll_flock,
 };
 
 /* ---- the loop thread ------------------------------------------------------------------ */
@@ -392,7 +469,7 @@ static void free_payload(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-/* onRequest(op, req, ino, a, b, c, s1, s2, data, fh, uid, gid, pid, umask) */
+/* onRequest(op, req, ino, a, b, c, s1, s2, data, fh, uid, gid, pid, umask, lockOwner) */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)context;
   request *r = data;
@@ -401,10 +478,10 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     free_request(r);
     return;
   }
-  napi_value argv[14], undef, payload;
+  napi_value argv[15], undef, payload;
   napi_get_undefined(env, &undef);
   payload = undef;
-  if (r->op == OP_WRITE) {
+  if (r->op == OP_WRITE || r->op == OP_SETXATTR) {
     if (napi_create_external_buffer(env, r->len, r->data, free_payload, NULL, &payload) == napi_ok) {
       r->data = NULL; /* owned by the Buffer now */
     } else {
@@ -412,6 +489,12 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
       free_request(r);
       return;
     }
+  } else if (r->has_attr == 2) { /* a lock: [l_type, l_start, l_len, l_pid] */
+    napi_value ab;
+    void *p;
+    napi_create_arraybuffer(env, sizeof r->lk, &p, &ab);
+    memcpy(p, r->lk, sizeof r->lk);
+    napi_create_typedarray(env, napi_float64_array, 4, ab, 0, &payload);
   } else if (r->has_attr) {
     napi_value ab;
     void *p;
@@ -433,10 +516,16 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   argv[11] = num(env, r->gid);
   argv[12] = num(env, r->pid);
   argv[13] = num(env, r->umask);
+  {
+    /* 64-bit lock owners don't fit a double: they travel as decimal strings. */
+    char owner[24];
+    snprintf(owner, sizeof owner, "%llu", (unsigned long long)r->lock_owner);
+    argv[14] = str_or_undef(env, owner);
+  }
   free_request(r);
   napi_value global;
   napi_get_global(env, &global);
-  napi_status st = napi_call_function(env, global, js_cb, 14, argv, NULL);
+  napi_status st = napi_call_function(env, global, js_cb, 15, argv, NULL);
   if (st == napi_pending_exception) {
     /* A throw in the dispatcher is a bug there; surface it as Node does for callbacks. */
     napi_value exc;
@@ -822,6 +911,29 @@ static napi_value ReplyDir(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* replyXattr(req, size): the size a getxattr/listxattr with size 0 asks for. */
+static napi_value ReplyXattr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  uint32_t n = 0;
+  napi_get_value_uint32(env, argv[1], &n);
+  return rc_value(env, fuse_reply_xattr(get_req(env, argv[0]), n));
+}
+
+/* replyLock(req, [l_type, l_start, l_len, l_pid]): F_GETLK's answer (F_UNLCK: no conflict). */
+static napi_value ReplyLock(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  double *a = get_f64(env, argv[1], 4);
+  if (!a) return NULL;
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = (short)a[0];
+  fl.l_whence = SEEK_SET;
+  fl.l_start = (off_t)a[1];
+  fl.l_len = (off_t)a[2];
+  fl.l_pid = (pid_t)a[3];
+  return rc_value(env, fuse_reply_lock(get_req(env, argv[0]), &fl));
+}
+
 static napi_value ReplyNone(napi_env env, napi_callback_info info) {
   ARGS(1);
   fuse_reply_none(get_req(env, argv[0]));
@@ -834,7 +946,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"replyEntry", ReplyEntry}, {"replyCreate", ReplyCreate}, {"replyAttr", ReplyAttr},
     {"replyOpen", ReplyOpen}, {"replyData", ReplyData}, {"replyWrite", ReplyWrite},
     {"replyReadlink", ReplyReadlink}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
-    {"replyNone", ReplyNone},
+    {"replyNone", ReplyNone}, {"replyXattr", ReplyXattr}, {"replyLock", ReplyLock},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -31,6 +31,14 @@ export const Op = {
   STATFS: 23,
   CREATE: 24,
   EXIT: 25,
+  INIT: 26,
+  SETXATTR: 27,
+  GETXATTR: 28,
+  LISTXATTR: 29,
+  REMOVEXATTR: 30,
+  GETLK: 31,
+  SETLK: 32,
+  FLOCK: 33,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -58,12 +66,16 @@ export const Attr = {
 /** Bits of `openFlags` in replyOpen/replyCreate. */
 export const OpenFlag = { DIRECT_IO: 1, KEEP_CACHE: 2, NONSEEKABLE: 4 } as const;
 
+/** Indexes of the Float64Array GETLK/SETLK carry (and replyLock takes): a struct flock. */
+export const Lock = { TYPE: 0, START: 1, LEN: 2, PID: 3, LENGTH: 4 } as const;
+
 /** A request handle: the fuse_req_t pointer, answered exactly once. */
 export type Req = number;
 
 /**
  * Called on the JS thread for every request: (op, req, ino, a, b, c, s1, s2, data, fh, uid, gid,
- * pid, umask). What a/b/c/s1/s2/data mean depends on the op (see fuse/src/session.ts).
+ * pid, umask, lockOwner). What a/b/c/s1/s2/data mean depends on the op (see fuse/src/ops.ts);
+ * lockOwner is the file's lock owner (decimal: it is 64 bits wide).
  */
 export type OnRequest = (
   op: OpCode,
@@ -80,6 +92,7 @@ export type OnRequest = (
   gid: number,
   pid: number,
   umask: number,
+  lockOwner: string,
 ) => void;
 
 export interface SessionOptions {
@@ -109,6 +122,10 @@ export interface Fuse3 {
   replyData(req: Req, buf: Buffer, length: number): number;
   replyWrite(req: Req, count: number): number;
   replyReadlink(req: Req, target: string): number;
+  /** The size getxattr/listxattr with size 0 asks for. */
+  replyXattr(req: Req, size: number): number;
+  /** F_GETLK's answer: [l_type, l_start, l_len, l_pid]; F_UNLCK for no conflict. */
+  replyLock(req: Req, lock: Float64Array): number;
   replyStatfs(req: Req, values: Float64Array): number;
   /** Packs entries while they fit in `size`; entry i gets offset firstOffset+i+1. Returns the count packed. */
   replyDir(

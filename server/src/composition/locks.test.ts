@@ -134,3 +134,39 @@ describe('LockTable', () => {
     }
   });
 });
+
+describe('LockTable restart grace marker', () => {
+  it('grace only when the last run may have held locks; the marker goes a lease after the last lock', async () => {
+    const { mkdtempSync, existsSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'kiseki-locks-'));
+    const marker = join(dir, 'locks.held');
+    const now = { t: 10_000 };
+    try {
+      const first = new LockTable(1000, () => now.t, 50, marker);
+      tables.push(first);
+      expect(first.inGrace()).toBe(false); // a fresh node: nothing to reclaim
+      expect(existsSync(marker)).toBe(false);
+      expect(await first.acquire(req({}))).toBe(true);
+      expect(existsSync(marker)).toBe(true);
+      first.release('t', 5, 'posix', 'c1', 'o1');
+      now.t += 500;
+      first.expire();
+      expect(existsSync(marker)).toBe(true); // empty for less than a lease
+      now.t += 600;
+      first.expire();
+      expect(existsSync(marker)).toBe(false);
+      expect(await first.acquire(req({}))).toBe(true);
+      // "Crash" while holding: the next start waits for reclaims, then drops the marker.
+      const second = new LockTable(1000, () => now.t, 50, marker);
+      tables.push(second);
+      expect(second.inGrace()).toBe(true);
+      now.t += 1001;
+      second.expire();
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

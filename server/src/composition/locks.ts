@@ -4,9 +4,13 @@
  * memory of the node that serves the namespace, held under a lease: a client that stops renewing
  * (killed, cut off) loses its locks after `leaseMs`. After a restart the table is empty and,
  * for one lease, only reclaims of locks clients held before are granted (their renewals tell
- * them the server epoch changed), so no new lock can slip in between.
+ * them the server epoch changed), so no new lock can slip in between. A marker file says
+ * whether any lock may have been held when the process ended: without it there is nothing to
+ * reclaim and no grace period.
  */
+
 import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, rmSync } from 'node:fs';
 import { invariant, KisekiError } from '@kiseki/proto';
 
 export type LockKind = 'posix' | 'flock';
@@ -72,13 +76,20 @@ export class LockTable {
   readonly #leases = new Map<string, number>(); // client → lease end
   readonly #graceUntilMs: number;
   #reaper: NodeJS.Timeout | undefined;
+  /** Since when no lock has been held (the marker goes one lease later), or undefined. */
+  #emptySinceMs: number | undefined;
+  #markerOn: boolean;
 
   constructor(
     readonly leaseMs = LOCK_LEASE_MS_DEFAULT,
     private readonly clock: () => number = Date.now,
     private readonly waitSliceMs = LOCK_WAIT_SLICE_MS,
+    /** The "locks may be held" marker (absent: always assume they may have been). */
+    private readonly markerPath?: string,
   ) {
-    this.#graceUntilMs = clock() + leaseMs;
+    this.#markerOn = markerPath ? existsSync(markerPath) : true;
+    this.#graceUntilMs = this.#markerOn ? clock() + leaseMs : 0;
+    this.#emptySinceMs = clock();
     this.#reaper = setInterval(() => this.expire(), Math.max(250, Math.floor(leaseMs / 4)));
     this.#reaper.unref();
   }
@@ -181,10 +192,36 @@ export class LockTable {
     }
   }
 
-  /** Releases the locks of clients whose lease ran out. */
+  /** Releases the locks of clients whose lease ran out; drops the marker once nothing has
+   * been held for a lease (so flapping between 0 and 1 lock costs no file I/O). */
   expire(): void {
     const now = this.clock();
     for (const [client, until] of this.#leases) if (until <= now) this.releaseClient(client);
+    if (this.#locks.size > 0) this.#emptySinceMs = undefined;
+    else this.#emptySinceMs ??= now;
+    if (
+      this.markerPath &&
+      this.#markerOn &&
+      this.#emptySinceMs !== undefined &&
+      now - this.#emptySinceMs >= this.leaseMs &&
+      !this.inGrace()
+    ) {
+      rmSync(this.markerPath, { force: true });
+      this.#markerOn = false;
+    }
+  }
+
+  /** Before the first lock is granted: durably note that locks may be held. */
+  #markHeld(): void {
+    this.#emptySinceMs = undefined;
+    if (this.#markerOn || !this.markerPath) return;
+    const fd = openSync(this.markerPath, 'w', 0o600);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.#markerOn = true;
   }
 
   held(tenant: string, ino: number): readonly HeldLock[] {
@@ -194,6 +231,7 @@ export class LockTable {
   #set(key: string, locks: HeldLock[]): void {
     if (locks.length) this.#locks.set(key, locks);
     else this.#locks.delete(key);
+    if (this.#locks.size === 0) this.#emptySinceMs ??= this.clock();
   }
 
   #grant(req: LockRequest): boolean {
@@ -223,6 +261,7 @@ export class LockTable {
     const { ino, kind, type, client, owner, pid, start, end } = req;
     const lock: HeldLock = { ino, kind, type, client, owner, pid, start, end };
     invariant(!next.some((l) => conflicts(l, lock)), 'a granted lock conflicts with no held lock');
+    this.#markHeld();
     next.push(lock);
     this.#set(key, next);
     return true;

@@ -145,6 +145,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     });
     addServices(server, {
       lockLeaseMs: cfg.lockLeaseMs,
+      lockMarkerPath: join(cfg.home, 'locks.held'),
       log,
       state,
       sessions,

@@ -39,6 +39,8 @@ export interface ServiceDeps {
   readonly adminToken: string;
   /** How long a client's advisory locks outlive its last renewal. */
   readonly lockLeaseMs?: number;
+  /** The marker that says locks may have been held when the process ended (see locks.ts). */
+  readonly lockMarkerPath?: string;
   readonly chunkUrl: string;
   readonly blockSizeBytes: number;
   readonly startedAtMs: number;
@@ -101,7 +103,13 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
     }),
   });
 
-  addLockService(server, v1, log, (call) => session(call).tenant, new LockTable(d.lockLeaseMs));
+  addLockService(
+    server,
+    v1,
+    log,
+    (call) => session(call).tenant,
+    new LockTable(d.lockLeaseMs, Date.now, undefined, d.lockMarkerPath),
+  );
 
   server.addService(v1.Composition.service, {
     Mutate: unary(log, 'Composition.Mutate', async (req, call) => {
