@@ -22,7 +22,7 @@ NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 PKGS=(fuse3 libfuse3-dev pkg-config openssl libisal-dev)
 case "$PROFILE" in
   test) PKGS+=(rsync fio softhsm2 python3-pykmip awscli attr sqlite3 git python3) ;;
-  bench) PKGS+=(rsync fio gocryptfs) ;;
+  bench) PKGS+=(rsync fio gocryptfs etcd-server etcd-client) ;;
 esac
 missing=()
 for p in "${PKGS[@]}"; do

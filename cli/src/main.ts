@@ -15,6 +15,7 @@ import {
   stage,
 } from './cache.ts';
 import { caPath, credentialPath, defaultHome, defaultMount, serverAddress } from './home.ts';
+import { formatGroups, RaftAdmin } from './raft.ts';
 import { MOUNT_BIN, up } from './up.ts';
 
 function int(v: string): number {
@@ -230,3 +231,56 @@ program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`kiseki: ${msg}\n`);
   process.exitCode = err instanceof KisekiError ? 2 : 1;
 });
+async function withRaft(fn: (r: RaftAdmin) => Promise<void> | void): Promise<void> {
+  const r = new RaftAdmin(opts().home, opts().server);
+  try {
+    await fn(r);
+  } finally {
+    r.close();
+  }
+}
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+const node = program.command('node').description('Raft cluster membership (nodes started with --peers)');
+node
+  .command('add <id> <address>')
+  .description(
+    'add a node started with --join (id, host:port) to every shard: learner first, voter once caught up',
+  )
+  .action((id: string, address: string) => withRaft((r) => r.addNode(int(id), address, say)));
+node
+  .command('drain <id>')
+  .description('move the leadership of every shard away from a node')
+  .action((id: string) => withRaft((r) => r.drainNode(int(id), say)));
+node
+  .command('remove <id>')
+  .description('drain a node, then remove it from every shard (refused if a shard would lose its quorum)')
+  .action((id: string) => withRaft((r) => r.removeNode(int(id), say)));
+
+const shard = program.command('shard').description('shards and their Raft groups');
+shard
+  .command('list')
+  .description('every shard on the node: leader, term, commit index, deltas, members')
+  .option('--json', 'machine-readable output')
+  .action((o: { json?: boolean }) =>
+    withRaft(async (r) => {
+      const s = await r.status();
+      say(o.json ? JSON.stringify(s, null, 2) : formatGroups(s.groups));
+    }),
+  );
+shard
+  .command('transfer-leader <shard> <to>')
+  .description('hand the leadership of a shard to another voter')
+  .action((name: string, to: string) =>
+    withRaft(async (r) => {
+      await r.transferLeader(name, int(to));
+      say(`${name}: node ${to} leads`);
+    }),
+  );
+shard
+  .command('split <shard>')
+  .description('split a shard (not implemented yet: issue 3)')
+  .action(() => {
+    throw new KisekiError('KISEKI_E_UNSUPPORTED', 'shard split is not implemented yet (issue 3)');
+  });
+

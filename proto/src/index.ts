@@ -6,3 +6,4 @@ export * from './messages.ts';
 export * from './mutex.ts';
 export * from './rpc.ts';
 export type * from './types.ts';
+export * from './raft-admin.ts';

@@ -1,6 +1,11 @@
 /**
  * The Log context's public surface. Code outside server/src/log imports from here only.
  */
+
+export { RawUnaryClient } from './raft-admin-client.ts';
+export { RaftHost, type RaftHostOptions } from './raft-host.ts';
+export { RaftShardLog, type RaftShardLogOptions } from './raft-shard-log.ts';
+export { RAFT_SERVICE } from './raft-transport.ts';
 export {
   type LogEntry,
   type LogSink,

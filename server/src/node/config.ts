@@ -24,6 +24,19 @@ export interface NodeConfig {
   readonly repairWal: boolean;
   /** How long a client's advisory locks outlive its last lease renewal. */
   readonly lockLeaseMs: number;
+  /** This node's Raft id (≥ 1, never reused). */
+  readonly nodeId: number;
+  /**
+   * Founding Raft voters as `id=host:port,…` (may include this node). Empty: a one-node cluster.
+   * A joining node lists the members it can reach.
+   */
+  readonly peers: string;
+  /** Start with no Raft membership and wait to be added (`kiseki node add`). */
+  readonly join: boolean;
+  /** Milliseconds per Raft tick (heartbeat: 1 tick; election timeout: 10–20 ticks). */
+  readonly raftTickMs: number;
+  /** Compact a shard's Raft log once this many applied entries are above its first index. */
+  readonly raftCompactAfter: number;
 }
 
 export const DEFAULTS: Omit<NodeConfig, 'home'> = {
@@ -38,6 +51,11 @@ export const DEFAULTS: Omit<NodeConfig, 'home'> = {
   logLevel: 'info',
   repairWal: false,
   lockLeaseMs: 30_000,
+  nodeId: 1,
+  peers: '',
+  join: false,
+  raftTickMs: 100,
+  raftCompactAfter: 50_000,
 };
 
 const KEYS = new Set(Object.keys(DEFAULTS));
@@ -64,7 +82,33 @@ function check(c: NodeConfig): NodeConfig {
   if (!(c.keyCacheTtlMs >= 1000)) bad('keyCacheTtlMs must be at least 1000');
   if (!Number.isInteger(c.lockLeaseMs) || c.lockLeaseMs < 1000 || c.lockLeaseMs > 3_600_000)
     bad('lockLeaseMs must be between 1000 and 3600000');
+  if (!Number.isSafeInteger(c.nodeId) || c.nodeId < 1 || c.nodeId > 0xffff_ffff)
+    bad('nodeId must be an integer ≥ 1');
+  parsePeers(c.peers);
+  if (!Number.isInteger(c.raftTickMs) || c.raftTickMs < 10 || c.raftTickMs > 10_000)
+    bad('raftTickMs must be between 10 and 10000');
+  if (!Number.isSafeInteger(c.raftCompactAfter) || c.raftCompactAfter < 100)
+    bad('raftCompactAfter must be ≥ 100');
   return c;
+}
+
+/** `1=127.0.0.1:7420,2=host:7430` → Map(1 → '127.0.0.1:7420', …). Throws KISEKI_E_INVAL. */
+export function parsePeers(spec: string): Map<number, string> {
+  const out = new Map<number, string>();
+  if (spec.trim() === '') return out;
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\d+)=([\w.-]{1,253}):(\d{1,5})\s*$/.exec(part);
+    const id = m ? Number(m[1]) : 0;
+    const port = m ? Number(m[3]) : 0;
+    if (!m || id < 1 || id > 0xffff_ffff || port < 1 || port > 65535 || out.has(id)) {
+      throw new KisekiError(
+        'KISEKI_E_INVAL',
+        `config: peer '${part}': use id=host:port, ids ≥ 1 and distinct`,
+      );
+    }
+    out.set(id, `${m[2]}:${port}`);
+  }
+  return out;
 }
 
 /** Reads <home>/config.json (if any) and applies `overrides` on top. */

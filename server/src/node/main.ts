@@ -9,6 +9,7 @@ import { KisekiError } from '@kiseki/proto';
 import pino from 'pino';
 import { defaultHome, loadConfig } from './config.ts';
 import { startNode } from './node.ts';
+import { seedHome } from './seed.ts';
 
 const HELP = `Usage: kiseki-server [options]
 
@@ -25,6 +26,15 @@ Options:
   --gc-grace-ms MS     age before an unreferenced chunk may be freed (default 600000)
   --repair-wal         cut a corrupt WAL at its first bad record instead of refusing to
                        start; everything after that record is lost
+  --node-id N          this node's Raft id, ≥ 1, never reused (default 1)
+  --peers LIST         founding Raft voters: id=host:port,... (may include this node);
+                       none: a one-node cluster
+  --join               start with no Raft membership; wait for \`kiseki node add\`
+  --seed-home DIR      on first start, copy the cluster identity (CA and node certificate,
+                       admin token, tenants and their keys) from another node's home on
+                       this machine
+  --raft-tick-ms MS    Raft tick (default 100; elections after 10-20 ticks)
+  --raft-compact-after N  compact a shard's Raft log past N applied entries (default 50000)
   -h, --help           show this help
 Settings may also come from <home>/config.json (no secrets allowed there).`;
 
@@ -47,6 +57,12 @@ async function main(): Promise<void> {
       'log-level': { type: 'string' },
       'gc-grace-ms': { type: 'string' },
       'repair-wal': { type: 'boolean' },
+      'node-id': { type: 'string' },
+      peers: { type: 'string' },
+      join: { type: 'boolean' },
+      'seed-home': { type: 'string' },
+      'raft-tick-ms': { type: 'string' },
+      'raft-compact-after': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -55,7 +71,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
-  const cfg = loadConfig(values.home ?? defaultHome(), {
+  const home = values.home ?? defaultHome();
+  if (values['seed-home'] !== undefined) seedHome(values['seed-home'], home);
+  const cfg = loadConfig(home, {
     host: values.host,
     port: num(values.port, '--port'),
     chunkPort: num(values['chunk-port'], '--chunk-port'),
@@ -64,6 +82,11 @@ async function main(): Promise<void> {
     logLevel: values['log-level'] as never,
     gcGraceMs: num(values['gc-grace-ms'], '--gc-grace-ms'),
     repairWal: values['repair-wal'],
+    nodeId: num(values['node-id'], '--node-id'),
+    peers: values.peers,
+    join: values.join,
+    raftTickMs: num(values['raft-tick-ms'], '--raft-tick-ms'),
+    raftCompactAfter: num(values['raft-compact-after'], '--raft-compact-after'),
   });
   const log = pino({ level: cfg.logLevel, base: { svc: 'kiseki-server' } }, pino.destination(2));
   const node = await startNode(cfg, log);

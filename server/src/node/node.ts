@@ -8,17 +8,18 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { GRPC_MESSAGE_BYTES_MAX, KisekiError, type TenantId } from '@kiseki/proto';
+import { GRPC_MESSAGE_BYTES_MAX, KisekiError, type TenantId, shardId as toShardId } from '@kiseki/proto';
 import type { Logger } from 'pino';
 import { ChunkStore, createChunkHttpHandler } from '../chunk/index.ts';
 import { TenantRegistry } from '../control/index.ts';
 import { InternalKms, KeyManager, writeFileDurable } from '../keys/index.ts';
-import { openSingleReplicaLog } from '../log/index.ts';
+import { openSingleReplicaLog, RaftHost } from '../log/index.ts';
 import { ViewStore } from '../view/index.ts';
-import { SessionAuthority } from './auth.ts';
+import { checkAdminToken, SessionAuthority } from './auth.ts';
 import type { NodeConfig } from './config.ts';
+import { parsePeers } from './config.ts';
 import { runGc } from './gc.ts';
-import { parseClientEnvelope } from './grpc-util.ts';
+import { authorization, parseClientEnvelope } from './grpc-util.ts';
 import { lockHome } from './lock.ts';
 import { Pins } from './pins.ts';
 import { addServices } from './services.ts';
@@ -27,12 +28,16 @@ import { ensureTls } from './tls.ts';
 
 export const VERSION = '0.1.0';
 export const DEFAULT_TENANT = 'default';
+/** The raw Raft group on every node (probes, benchmarks). */
+export const RAFT_PROBE_GROUP = '_probe';
 
 export interface KisekiNode {
   readonly grpcPort: number;
   readonly chunkPort: number;
   readonly caPath: string;
   readonly state: NodeState;
+  /** The node's Raft groups; undefined for a single-replica node (no --peers, no --join). */
+  readonly raft: RaftHost | undefined;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,36 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     });
     closers.push(() => chunks.close());
 
+    // Raft runs when the node is configured as a cluster member. A node started without peers
+    // keeps the single-replica log (ADR 0006: same WAL, one fdatasync per commit, and its fault
+    // handling unchanged); restarting it with --peers turns each shard's existing log into the
+    // applied log of a Raft group.
+    const peers = parsePeers(cfg.peers);
+    const clustered = peers.size > 0 || cfg.join;
+    const raft = !clustered
+      ? undefined
+      : await RaftHost.open({
+          dir: join(cfg.home, 'raft'),
+          self: cfg.nodeId as never,
+          selfAddress: peers.get(cfg.nodeId) ?? `${cfg.host}:${cfg.port}`,
+          peers: peers as never,
+          join: cfg.join,
+          token: adminToken,
+          caCert: tls.caCert,
+          authenticate: (md) => checkAdminToken(adminToken, authorization({ metadata: md })),
+          logger: log,
+          tick_ms: cfg.raftTickMs,
+          shard: {
+            compact_after_entries: cfg.raftCompactAfter,
+            retain_entries: Math.min(10_000, Math.floor(cfg.raftCompactAfter / 5)),
+          },
+        });
+    if (raft !== undefined) {
+      closers.push(() => raft.close());
+      // A raw Raft group every node hosts: health probes and `pnpm bench raft` (no view reads it).
+      await raft.openShard(toShardId(RAFT_PROBE_GROUP), join(cfg.home, 'raft', RAFT_PROBE_GROUP));
+    }
+
     const view = ViewStore.open({ dir: join(cfg.home, 'view'), blockSize: cfg.blockSizeBytes });
     closers.push(() => view.close());
 
@@ -90,7 +125,10 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       cfg.home,
       view,
       chunks,
-      (shard, dir) => openSingleReplicaLog(shard, dir, log, { repair: cfg.repairWal }),
+      (shard, dir) =>
+        raft !== undefined
+          ? raft.openShard(toShardId(shard), dir, { repair: cfg.repairWal })
+          : openSingleReplicaLog(shard, dir, log, { repair: cfg.repairWal }),
       log,
     );
     closers.push(() => state.close());
@@ -143,6 +181,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX,
       'grpc.max_send_message_length': GRPC_MESSAGE_BYTES_MAX,
     });
+    raft?.transport.addToServer(server);
     addServices(server, {
       lockLeaseMs: cfg.lockLeaseMs,
       lockMarkerPath: join(cfg.home, 'locks.held'),
@@ -197,7 +236,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     gcTimer.unref();
     closers.push(() => clearInterval(gcTimer));
 
-    return { grpcPort, chunkPort, caPath: tls.caPath, state, close: closeAll };
+    return { grpcPort, chunkPort, caPath: tls.caPath, state, raft, close: closeAll };
   } catch (err) {
     await closeAll().catch(() => {});
     throw err;
