@@ -15,6 +15,7 @@ import {
   stage,
 } from './cache.ts';
 import { caPath, credentialPath, defaultHome, defaultMount, serverAddress } from './home.ts';
+import { addKmsOptions, formatKmsReport, type KmsOptions, kmsConfigFromOptions, runKmsTool } from './kms.ts';
 import { formatGroups, RaftAdmin } from './raft.ts';
 import { MOUNT_BIN, up } from './up.ts';
 
@@ -97,25 +98,54 @@ program
     }
   });
 
-const tenant = program.command('tenant').description('manage tenants');
-tenant
-  .command('create <name>')
-  .description('create a tenant; prints its workload credential once and saves it under <home>/tenants')
-  .option('--dedup <mode>', 'chunk dedup domain: tenant (HMAC ids) or global (SHA-256 ids)', 'tenant')
-  .action(async (name: string, o: { dedup: string }) => {
-    if (o.dedup !== 'tenant' && o.dedup !== 'global')
-      throw new KisekiError('KISEKI_E_INVAL', '--dedup is tenant or global');
-    const admin = new Admin(opts().home, opts().server);
-    try {
-      const r = await admin.createTenant(name, o.dedup);
-      const path = credentialPath(opts().home, r.name);
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeFileSync(path, `${r.credential}\n`, { mode: 0o600 });
-      process.stdout.write(`tenant ${r.name} created; credential saved to ${path}\n`);
-    } finally {
-      admin.close();
-    }
+const kmsCmd = program.command('kms').description("a tenant's KMS provider (on this node's home)");
+addKmsOptions(
+  kmsCmd
+    .command('configure <tenant>')
+    .description('prove a KMS config (KEK made or found, a data key round-trips) and save it for the tenant'),
+).action(async (name: string, o: KmsOptions) => {
+  const cfg = kmsConfigFromOptions(o);
+  if (!cfg) throw new KisekiError('KISEKI_E_INVAL', 'give --kms <kind> or --kms-config <file>');
+  process.stdout.write(formatKmsReport(await runKmsTool('configure', opts().home, name, cfg)));
+});
+kmsCmd
+  .command('test <tenant>')
+  .description("check the tenant's KMS: reachable, credentials accepted, KEK usable (a data key round-trips)")
+  .option('--json', 'print the report as JSON')
+  .action(async (name: string, o: { json?: boolean }) => {
+    const r = await runKmsTool('test', opts().home, name);
+    process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : formatKmsReport(r));
   });
+kmsCmd
+  .command('show <tenant>')
+  .description("the tenant's KMS config, secrets redacted")
+  .action(async (name: string) => {
+    process.stdout.write(`${JSON.stringify(await runKmsTool('show', opts().home, name), null, 2)}\n`);
+  });
+
+const tenant = program.command('tenant').description('manage tenants');
+addKmsOptions(
+  tenant
+    .command('create <name>')
+    .description('create a tenant; prints its workload credential once and saves it under <home>/tenants')
+    .option('--dedup <mode>', 'chunk dedup domain: tenant (HMAC ids) or global (SHA-256 ids)', 'tenant'),
+).action(async (name: string, o: { dedup: string } & KmsOptions) => {
+  if (o.dedup !== 'tenant' && o.dedup !== 'global')
+    throw new KisekiError('KISEKI_E_INVAL', '--dedup is tenant or global');
+  // The tenant's KMS is proven and saved first: the server makes its keys there on create.
+  const kms = kmsConfigFromOptions(o);
+  if (kms) process.stdout.write(formatKmsReport(await runKmsTool('configure', opts().home, name, kms)));
+  const admin = new Admin(opts().home, opts().server);
+  try {
+    const r = await admin.createTenant(name, o.dedup);
+    const path = credentialPath(opts().home, r.name);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, `${r.credential}\n`, { mode: 0o600 });
+    process.stdout.write(`tenant ${r.name} created; credential saved to ${path}\n`);
+  } finally {
+    admin.close();
+  }
+});
 tenant
   .command('list')
   .description('list tenants')
@@ -226,11 +256,6 @@ cache
     process.stdout.write(`wiped ${o.cacheDir}/${o.tenant}\n`);
   });
 
-program.parseAsync().catch((err: unknown) => {
-  const msg = err instanceof KisekiError ? err.message : ((err as Error).stack ?? String(err));
-  process.stderr.write(`kiseki: ${msg}\n`);
-  process.exitCode = err instanceof KisekiError ? 2 : 1;
-});
 async function withRaft(fn: (r: RaftAdmin) => Promise<void> | void): Promise<void> {
   const r = new RaftAdmin(opts().home, opts().server);
   try {
@@ -284,3 +309,8 @@ shard
     throw new KisekiError('KISEKI_E_UNSUPPORTED', 'shard split is not implemented yet (issue 3)');
   });
 
+program.parseAsync().catch((err: unknown) => {
+  const msg = err instanceof KisekiError ? err.message : ((err as Error).stack ?? String(err));
+  process.stderr.write(`kiseki: ${msg}\n`);
+  process.exitCode = err instanceof KisekiError ? 2 : 1;
+});

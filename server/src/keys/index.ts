@@ -1,3 +1,4 @@
+export { type KmsConfig, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
 export {
   KeyManager,
   type KeyManagerOptions,
@@ -23,4 +24,5 @@ export {
   resilient,
 } from './providers/resilience.ts';
 export { type VaultAuth, type VaultConfig, VaultKms } from './providers/vault.ts';
+export { KmsRegistry, type KmsTestReport } from './registry.ts';
 export { writeFileDurable } from './secret-file.ts';

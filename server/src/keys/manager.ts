@@ -74,11 +74,13 @@ export class KeyManager {
 
   /** Creates the tenant KEK in its provider and the first wrapped tenant data key. */
   async createTenant(tenant: string): Promise<void> {
+    // A tenant that has its first data key needs nothing from its KMS here: a node starts even
+    // while a tenant's KMS is down (that tenant's reads then fail with KISEKI_E_UNAVAILABLE).
+    const path = join(this.#tenantDir(tenant), 'epoch-1.wrapped');
+    if (existsSync(path)) return;
     const provider = this.opts.provider(tenant);
     await provider.ensureKek(tenant);
     await mkdir(this.#tenantDir(tenant), { recursive: true, mode: 0o700 });
-    const path = join(this.#tenantDir(tenant), 'epoch-1.wrapped');
-    if (existsSync(path)) return;
     // The wrapped key is written only after the KMS returned it: an unavailable KMS leaves no file.
     const { plaintext, wrapped } = await provider.generateDataKey({
       tenant,

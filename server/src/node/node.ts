@@ -12,7 +12,7 @@ import { GRPC_MESSAGE_BYTES_MAX, KisekiError, type TenantId, shardId as toShardI
 import type { Logger } from 'pino';
 import { ChunkStore, createChunkHttpHandler } from '../chunk/index.ts';
 import { TenantRegistry } from '../control/index.ts';
-import { InternalKms, KeyManager, writeFileDurable } from '../keys/index.ts';
+import { KeyManager, KmsRegistry, writeFileDurable } from '../keys/index.ts';
 import { openSingleReplicaLog, RaftHost } from '../log/index.ts';
 import { ViewStore } from '../view/index.ts';
 import { checkAdminToken, SessionAuthority } from './auth.ts';
@@ -61,10 +61,12 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     const nodeId = await readOrCreateSecret(join(cfg.home, 'node.id'));
     const tls = ensureTls(cfg.home);
 
-    const kms = new InternalKms(join(cfg.home, 'kms'));
+    // Each tenant's KMS provider: internal unless `kiseki kms configure` chose another.
+    const kms = new KmsRegistry({ dir: join(cfg.home, 'keys'), internalDir: join(cfg.home, 'kms'), log });
+    closers.push(() => kms.close());
     const keys = await KeyManager.open({
       dir: join(cfg.home, 'keys'),
-      provider: () => kms,
+      provider: (tenant) => kms.providerFor(tenant),
       cacheTtlMs: cfg.keyCacheTtlMs,
     });
     closers.push(() => keys.close());

@@ -4,7 +4,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as pkcs11js from 'pkcs11js';
+// Default import: the module's constants are set at run time, so Node's ESM named-export
+// detection does not see them (a namespace import gives undefined constants outside vitest).
+import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11Kms } from '../../../server/src/keys/providers/pkcs11.ts';
 import type { WrapContext } from '../../../server/src/keys/providers/provider.ts';

@@ -12,7 +12,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KisekiError } from '@kiseki/proto';
-import * as pkcs11js from 'pkcs11js';
+// Default import: the module's constants are set at run time, so Node's ESM named-export
+// detection does not see them (a namespace import gives undefined constants outside vitest).
+import pkcs11js from 'pkcs11js';
 import {
   assertTenantName,
   contextAad,

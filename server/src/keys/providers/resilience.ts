@@ -15,7 +15,15 @@
 import { KisekiError } from '@kiseki/proto';
 import type { DataKey, KmsCallOptions, KmsHealth, TenantKmsProvider, WrapContext } from './provider.ts';
 
+/** Pino-compatible sink for one debug line per KMS call (op, tenant, epoch, attempt, ms,
+ * outcome code). Never given key material, wrapped blobs or credentials. */
+export interface KmsLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 export interface ResilienceOptions {
+  readonly log?: KmsLog;
   readonly timeoutMs?: number;
   readonly attemptsMax?: number;
   readonly backoffBaseMs?: number;
@@ -184,6 +192,7 @@ export function resilient(inner: TenantKmsProvider, o: ResilienceOptions = {}): 
 
   async function call<T>(
     op: string,
+    what: { tenant?: string; epoch?: number },
     fn: (signal: AbortSignal) => Promise<T>,
     outer?: AbortSignal,
   ): Promise<T> {
@@ -197,21 +206,39 @@ export function resilient(inner: TenantKmsProvider, o: ResilienceOptions = {}): 
           `KMS ${kind} is unavailable (circuit open after repeated failures; next try in ${Math.ceil(breaker.retryInMs())} ms)`,
         );
       }
+      const t0 = performance.now();
       try {
         const v = await attempt(op, fn, outer);
         breaker.success();
+        o.log?.debug(
+          { kms: kind, op, ...what, attempt: i + 1, ms: Math.round(performance.now() - t0) },
+          'kms call ok',
+        );
         return v;
       } catch (err) {
+        const e = normalize(kind, op, err);
+        o.log?.debug(
+          {
+            kms: kind,
+            op,
+            ...what,
+            attempt: i + 1,
+            ms: Math.round(performance.now() - t0),
+            code: (e as KisekiError).code,
+          },
+          'kms call failed',
+        );
         if (outer?.aborted) {
           breaker.success();
           throw err;
         }
-        last = normalize(kind, op, err);
+        last = e;
         if (!isRetryable(last)) {
           breaker.success();
           throw last;
         }
         breaker.failure();
+        if (breaker.state === 'open') o.log?.warn({ kms: kind, op, ...what }, 'kms circuit opened');
       }
       if (i + 1 < attemptsMax) {
         const capMs = Math.min(maxMs, baseMs * 2 ** i);
@@ -226,15 +253,30 @@ export function resilient(inner: TenantKmsProvider, o: ResilienceOptions = {}): 
     breaker,
     inner,
     ensureKek: (tenant: string, opts?: KmsCallOptions) =>
-      call('ensureKek', (signal) => inner.ensureKek(tenant, { signal }), opts?.signal),
+      call('ensureKek', { tenant }, (signal) => inner.ensureKek(tenant, { signal }), opts?.signal),
     wrap: (key: Uint8Array, ctx: WrapContext, opts?: KmsCallOptions) =>
-      call('wrap', (signal) => inner.wrap(key, ctx, { signal }), opts?.signal),
+      call(
+        'wrap',
+        { tenant: ctx.tenant, epoch: ctx.epoch },
+        (signal) => inner.wrap(key, ctx, { signal }),
+        opts?.signal,
+      ),
     unwrap: (wrapped: Uint8Array, ctx: WrapContext, opts?: KmsCallOptions) =>
-      call('unwrap', (signal) => inner.unwrap(wrapped, ctx, { signal }), opts?.signal),
+      call(
+        'unwrap',
+        { tenant: ctx.tenant, epoch: ctx.epoch },
+        (signal) => inner.unwrap(wrapped, ctx, { signal }),
+        opts?.signal,
+      ),
     generateDataKey: (ctx: WrapContext, opts?: KmsCallOptions) =>
-      call('generateDataKey', (signal) => inner.generateDataKey(ctx, { signal }), opts?.signal),
+      call(
+        'generateDataKey',
+        { tenant: ctx.tenant, epoch: ctx.epoch },
+        (signal) => inner.generateDataKey(ctx, { signal }),
+        opts?.signal,
+      ),
     destroyKek: (tenant: string, opts?: KmsCallOptions) =>
-      call('destroyKek', (signal) => inner.destroyKek(tenant, { signal }), opts?.signal),
+      call('destroyKek', { tenant }, (signal) => inner.destroyKek(tenant, { signal }), opts?.signal),
     /** Health is one attempt, never retried, and does not move the breaker. */
     health: async (opts?: KmsCallOptions & { tenant?: string }): Promise<KmsHealth> => {
       const t0 = performance.now();

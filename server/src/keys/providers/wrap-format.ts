@@ -25,6 +25,15 @@ const KIND_CODE: Record<Exclude<KmsKind, 'internal'>, number> = {
   pkcs11: 5,
 };
 
+/** Which provider made a wrapped key, from its header alone; undefined if it is not ours. */
+export function wrappedKind(wrapped: Uint8Array): KmsKind | undefined {
+  const w = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
+  if (w.length < 8 || !w.subarray(0, 4).equals(WRAP_MAGIC)) return undefined;
+  if (w[4] === 1 && w[5] === 0) return 'internal';
+  if (w[4] !== 2) return undefined;
+  return (Object.keys(KIND_CODE) as Array<keyof typeof KIND_CODE>).find((k) => KIND_CODE[k] === w[5]);
+}
+
 export function frameWrapped(kind: Exclude<KmsKind, 'internal'>, body: Uint8Array): Buffer {
   if (body.length > WRAPPED_BODY_BYTES_MAX) {
     throw new KisekiError('KISEKI_E_TOOBIG', `${kind} returned a wrapped key of ${body.length} bytes`);

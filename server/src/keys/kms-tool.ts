@@ -1,0 +1,73 @@
+/**
+ * kiseki-kms: the node-local half of `kiseki kms …` and `kiseki tenant create --kms …`. Works on
+ * a node's home directory beside a running kiseki-server, which picks up a saved config on its
+ * next key lookup for that tenant.
+ *
+ *   kiseki-kms configure --home DIR --tenant NAME   config JSON on stdin (secrets never in argv)
+ *   kiseki-kms test      --home DIR --tenant NAME   health + data-key round trip, as JSON
+ *   kiseki-kms show      --home DIR --tenant NAME   the saved config, secrets redacted
+ *
+ * Prints one JSON object on stdout; on failure prints `kiseki-kms: CODE: message` on stderr and
+ * exits 1. Never prints a secret or key.
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KisekiError } from '@kiseki/proto';
+import { KMS_CONFIG_BYTES_MAX, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
+import { KmsRegistry } from './registry.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of process.stdin) {
+    size += (c as Buffer).length;
+    if (size > KMS_CONFIG_BYTES_MAX)
+      throw new KisekiError('KISEKI_E_INVAL', 'KMS config on stdin is too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { home: { type: 'string' }, tenant: { type: 'string' }, 'timeout-ms': { type: 'string' } },
+  });
+  const [cmd] = positionals;
+  if (!values.home || !values.tenant || !['configure', 'test', 'show'].includes(cmd ?? '')) {
+    process.stderr.write('usage: kiseki-kms configure|test|show --home DIR --tenant NAME\n');
+    return 2;
+  }
+  const home = resolve(values.home);
+  const registry = new KmsRegistry({ dir: join(home, 'keys'), internalDir: join(home, 'kms') });
+  const signal = AbortSignal.timeout(Number(values['timeout-ms'] ?? 60_000));
+  try {
+    let out: unknown;
+    if (cmd === 'configure')
+      out = await registry.configure(values.tenant, parseKmsConfig(await readStdin()), { signal });
+    else if (cmd === 'test') out = await registry.test(values.tenant, { signal });
+    else {
+      const cfg = registry.readConfig(values.tenant);
+      out = { tenant: values.tenant, config: cfg ? redactKmsConfig(cfg) : { kind: 'internal' } };
+    }
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return (out as { error?: string }).error ? 1 : 0;
+  } catch (err) {
+    const code = err instanceof KisekiError ? err.code : 'KISEKI_E_INTERNAL';
+    process.stderr.write(`kiseki-kms: ${code}: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await registry.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (rc) => process.exit(rc),
+    (err) => {
+      process.stderr.write(`kiseki-kms: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
