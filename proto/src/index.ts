@@ -4,6 +4,6 @@ export * from './errors.ts';
 export * from './ids.ts';
 export * from './messages.ts';
 export * from './mutex.ts';
+export * from './raft-admin.ts';
 export * from './rpc.ts';
 export type * from './types.ts';
-export * from './raft-admin.ts';
