@@ -4,7 +4,7 @@
  * and SQLite running transactions on a database in the mount.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,45 @@ for start in (0, 105, 200):
       process.kill(-rec.pid!, 'SIGKILL');
       await exited(rec);
     }
+  });
+
+  it('mmap: read-only maps read the file; shared writable maps write through to the other mount', () => {
+    const f = join(a.mountpoint, 'mapped.bin');
+    const body = randomBytes(3 * MiB);
+    writeFileSync(f, body);
+    const py = `
+import mmap, os, sys, hashlib
+fd = os.open(sys.argv[1], os.O_RDWR)
+ro = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+print(hashlib.sha256(ro[:]).hexdigest())
+ro.close()
+rw = mmap.mmap(fd, 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+rw[1048570:1048580] = b"0123456789"
+rw.flush()
+rw.close()
+os.fsync(fd)
+os.close(fd)`;
+    const out = run('python3', ['-c', py, f]).trim();
+    expect(out).toBe(createHash('sha256').update(body).digest('hex'));
+    Buffer.from('0123456789').copy(body, 1048570);
+    expect(readFileSync(join(b.mountpoint, 'mapped.bin')).equals(body)).toBe(true);
+  });
+
+  it('utimens keeps nanoseconds; statfs reports the pool; O_EXCL create fails on an existing name', () => {
+    const f = join(a.mountpoint, 'times');
+    writeFileSync(f, 't');
+    run('touch', ['-m', '-d', '2001-02-03 04:05:06.123456789 UTC', f]);
+    expect(run('stat', ['-c', '%y', join(b.mountpoint, 'times')])).toMatch(/^2001-02-03 04:05:06\.123456789/);
+    const df = run('stat', ['-f', '-c', '%b %S', a.mountpoint]).trim().split(' ').map(Number);
+    const capacity = df[0]! * df[1]!;
+    expect(capacity).toBeGreaterThan(400 * MiB);
+    expect(capacity).toBeLessThanOrEqual(512 * MiB);
+    const excl = status('python3', [
+      '-c',
+      'import os,sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)',
+      f,
+    ]);
+    expect(excl.stderr).toMatch(/FileExistsError/);
   });
 
   it('sqlite3 runs transactions on a database in the mount, and the other mount reads it', () => {
