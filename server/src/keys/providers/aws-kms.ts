@@ -1,5 +1,5 @@
 /**
- * AWS KMS tenant KMS over the KMS JSON 1.1 API, signed with SigV4 by hand (sigv4.ts; ADR 0010
+ * AWS KMS tenant KMS over the KMS JSON 1.1 API, signed with SigV4 by hand (sigv4.ts; ADR 0008
  * says why not @aws-sdk/client-kms), sent with undici over HTTPS.
  *
  * Each tenant has a symmetric KMS key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) reached through the

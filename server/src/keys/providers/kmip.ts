@@ -1,7 +1,7 @@
 /**
  * KMIP tenant KMS: TTLV over mutually authenticated TLS, protocol version 2.0 — the newest that
  * PyKMIP's server speaks (it offers 2.0 and 1.4–1.0; KMIP 2.1 only adds operations we do not
- * use, see ADR 0010).
+ * use, see ADR 0008).
  *
  * Each tenant has an AES-256 symmetric key named `<namePrefix><tenant>` (Create + Activate,
  * usage mask Encrypt|Decrypt). Wrap and unwrap are the KMIP Encrypt and Decrypt operations with
