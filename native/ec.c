@@ -38,6 +38,7 @@ static struct {
   void (*gen_cauchy1_matrix)(unsigned char *a, int m, int k);
   int (*invert_matrix)(unsigned char *in, unsigned char *out, const int n);
   unsigned char (*mul)(unsigned char a, unsigned char b);
+  unsigned int (*crc32_iscsi)(unsigned char *buffer, int len, unsigned int init_crc);
 } isal;
 
 // Loads libisal privately; NULL on success, else what went wrong.
@@ -49,7 +50,8 @@ static const char *load_isal(void) {
   isal.gen_cauchy1_matrix = dlsym(h, "gf_gen_cauchy1_matrix");
   isal.invert_matrix = dlsym(h, "gf_invert_matrix");
   isal.mul = dlsym(h, "gf_mul");
-  if (!isal.init_tables || !isal.encode_data || !isal.gen_cauchy1_matrix || !isal.invert_matrix ||
+  isal.crc32_iscsi = dlsym(h, "crc32_iscsi");
+  if (!isal.crc32_iscsi || !isal.init_tables || !isal.encode_data || !isal.gen_cauchy1_matrix || !isal.invert_matrix ||
       !isal.mul)
     return "libisal.so.2 lacks an erasure-code function";
   return NULL;
@@ -209,6 +211,31 @@ static napi_value Reconstruct(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// crc32c(data, seed?): CRC-32C with ISA-L's folding (PCLMULQDQ) implementation, several times
+// faster than one crc32 instruction stream on large buffers. Same conventions as crc32c.c
+// (reflected, init ~seed, final inversion): crc32_iscsi takes and returns the raw register.
+static napi_value Crc32c(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  unsigned char *data = NULL;
+  size_t len = 0;
+  if (argc < 1 || !get_bytes(env, argv[0], &data, &len))
+    return throw_range(env, "crc32c: data must be a Uint8Array or Buffer");
+  uint32_t seed = 0;
+  if (argc >= 2) napi_get_value_uint32(env, argv[1], &seed);
+  uint32_t crc = ~seed;
+  while (len > 0) {
+    int n = len > (size_t)INT32_MAX ? INT32_MAX : (int)len;
+    crc = isal.crc32_iscsi(data, n, crc);
+    data += n;
+    len -= (size_t)n;
+  }
+  napi_value out;
+  napi_create_uint32(env, ~crc, &out);
+  return out;
+}
+
 static void free_aligned(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -254,6 +281,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "ecEncode", fn);
   napi_create_function(env, "ecReconstruct", NAPI_AUTO_LENGTH, Reconstruct, NULL, &fn);
   napi_set_named_property(env, exports, "ecReconstruct", fn);
+  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, NULL, &fn);
+  napi_set_named_property(env, exports, "crc32c", fn);
   napi_create_function(env, "alignedBuffer", NAPI_AUTO_LENGTH, AlignedBuffer, NULL, &fn);
   napi_set_named_property(env, exports, "alignedBuffer", fn);
   napi_create_int32(env, EC_K_MAX, &v);

@@ -1,5 +1,12 @@
 /** Erasure coding of chunks: Reed-Solomon k+m fragments with checked headers (ISA-L in native/). */
-export { type DecodeResult, decodeChunk, type EcPolicy, encodeChunk } from './codec.ts';
+export {
+  type DecodeOptions,
+  type DecodeResult,
+  decodeChunk,
+  type EcPolicy,
+  encodeChunk,
+  encodedBytes,
+} from './codec.ts';
 export {
   decodeFragment,
   ecPolicyProblem,
