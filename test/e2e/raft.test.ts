@@ -247,6 +247,47 @@ describe('raft across real processes', () => {
     );
   }, 120_000);
 
+  it('I-L2: 5 nodes — kill -9 of the leader; the two nodes left when three (the leader among them) stop can neither elect nor commit; all catch up', async () => {
+    const c = await Cluster.start(5);
+    clusters.push(c);
+    c.startLoad();
+    await c.waitAcked(50);
+    const old = await c.leader();
+    await old.server.kill('SIGKILL');
+    const next = await c.leader([...c.nodes.values()].filter((n) => n !== old));
+    await c.waitAcked(50);
+    await old.server.restart();
+    await c.waitAcked(20);
+
+    // Stop the leader and two followers: the two nodes left are a minority.
+    const leader = await c.leader();
+    const all = [...c.nodes.values()];
+    const others = all.filter((n) => n !== leader);
+    const stopped = [leader, ...others.slice(0, 2)];
+    const left = others.slice(2);
+    for (const n of stopped) n.server.proc.kill('SIGSTOP');
+    await c.stopLoad();
+    await sleep(40 * TICK_MS);
+    for (const n of left) {
+      const s = await c.status(n);
+      expect(s!.role).not.toBe('leader');
+      await expect(n.admin.propose(GROUP, [Buffer.from('y'.repeat(200))], 2000)).rejects.toMatchObject({
+        code: expect.stringMatching(/KISEKI_E_(TIMEOUT|UNAVAILABLE)/),
+      });
+    }
+    const seqs = await Promise.all(left.map(async (n) => (await c.status(n))!.seq));
+    await sleep(10 * TICK_MS);
+    expect(await Promise.all(left.map(async (n) => (await c.status(n))!.seq))).toEqual(seqs);
+    for (const n of stopped) n.server.proc.kill('SIGCONT');
+    c.startLoad();
+    await c.waitAcked(50);
+    await c.stopLoad();
+    const total = await c.checkNothingLost(all);
+    console.log(
+      `5 nodes: new leader ${next.id} after kill -9 of ${old.id}; ${c.acked.size} acknowledged, ${total} in the log`,
+    );
+  }, 90_000);
+
   it('I-L2: adding a fourth node and removing one under load loses nothing', async () => {
     const c = await Cluster.start(3);
     clusters.push(c);

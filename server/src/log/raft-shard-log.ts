@@ -90,6 +90,8 @@ export class RaftShardLog implements ShardLog {
   readonly #opts: Required<RaftShardLogOptions>;
   /** Raft index of the last entry handed to the applied log (assigned, maybe not durable). */
   #appliedIndex: number;
+  /** Seq given to the last delta handed to the applied log. */
+  #assignedSeq: number;
   /** Raft index and seq of the last delta durable in the applied log. */
   #durable: { index: number; seq: number };
   readonly #proposals = new Map<number, Proposal>();
@@ -126,6 +128,7 @@ export class RaftShardLog implements ShardLog {
     };
     this.#appliedIndex = applied.wal.lastTerm;
     this.#durable = { index: applied.wal.lastTerm, seq: applied.wal.lastSeq };
+    this.#assignedSeq = applied.wal.lastSeq;
     this.#lastHs = host.journal.storage(shard).hardState();
     this.#syncedHs = this.#lastHs;
   }
@@ -361,8 +364,8 @@ export class RaftShardLog implements ShardLog {
 
   #apply(e: Entry): void {
     const p = this.#proposals.get(e.index);
+    if (p !== undefined) this.#proposals.delete(e.index);
     if (p !== undefined && p.term !== e.term) {
-      this.#proposals.delete(e.index);
       p.reject(
         new KisekiError(
           'KISEKI_E_UNAVAILABLE',
@@ -370,9 +373,12 @@ export class RaftShardLog implements ShardLog {
         ),
       );
     }
+    const mine = p !== undefined && p.term === e.term ? p : undefined;
     if (e.index <= this.#appliedIndex) {
       // Already in the applied log (applied before a restart whose commit index was older).
-      if (p !== undefined && p.term === e.term) this.#proposals.delete(e.index);
+      mine?.reject(
+        new KisekiError('KISEKI_E_UNAVAILABLE', `shard ${this.shardId}: outcome unknown; check and retry`),
+      );
       return;
     }
     this.#appliedIndex = e.index;
@@ -380,32 +386,23 @@ export class RaftShardLog implements ShardLog {
       this.#applying = this.#applying.then(() => this.#noteDurable(e.index, this.#durable.seq));
       return;
     }
-    const expect = this.applied.wal.lastSeq + this.#pendingApplies + 1;
-    this.#pendingApplies++;
+    // The entry is committed: durable on a majority of voters' journals (I-L2), so the proposer is
+    // answered now; its seq is fixed by the log. Readers see it once the applied log has it.
+    const seq = ++this.#assignedSeq;
+    mine?.resolve(seq as Seq);
     const done = this.applied.wal.append([e.data], e.index);
-    const chained = this.#applying.then(() => done);
-    this.#applying = chained.then(
-      ([seq]) => {
-        this.#pendingApplies--;
-        invariant(seq === expect, `applied delta got seq ${seq}, expected ${expect}`);
-        this.#noteDurable(e.index, seq!);
-        const q = this.#proposals.get(e.index);
-        if (q !== undefined && q.term === e.term) {
-          this.#proposals.delete(e.index);
-          q.resolve(seq!);
-        }
-      },
-      (err) => {
-        this.#pendingApplies--;
-        this.#failed ??= err as Error;
-        const q = this.#proposals.get(e.index);
-        this.#proposals.delete(e.index);
-        q?.reject(err);
-      },
-    );
+    this.#applying = this.#applying
+      .then(() => done)
+      .then(
+        ([got]) => {
+          invariant(got === seq, `applied delta got seq ${got}, expected ${seq}`);
+          this.#noteDurable(e.index, seq);
+        },
+        (err) => {
+          this.#failed ??= err as Error;
+        },
+      );
   }
-
-  #pendingApplies = 0;
 
   #noteDurable(index: number, seq: number): void {
     if (index > this.#durable.index) this.#durable = { index, seq };
@@ -452,6 +449,7 @@ export class RaftShardLog implements ShardLog {
         have = seq!;
       }
     }
+    this.#assignedSeq = Math.max(this.#assignedSeq, have);
     this.#host.logger.info(
       { shard: this.shardId, index: snap.metadata.index, deltas: want },
       'raft snapshot installed: applied log caught up from the leader',
