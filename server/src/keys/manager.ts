@@ -72,6 +72,11 @@ export class KeyManager {
     return join(this.opts.dir, 'tenants', tenant);
   }
 
+  /** The kind of KMS provider that serves the tenant (for listings; never a credential). */
+  providerKind(tenant: string): string {
+    return this.opts.provider(tenant).kind;
+  }
+
   /** Creates the tenant KEK in its provider and the first wrapped tenant data key. */
   async createTenant(tenant: string): Promise<void> {
     // A tenant that has its first data key needs nothing from its KMS here: a node starts even

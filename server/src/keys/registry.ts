@@ -77,7 +77,16 @@ export class KmsRegistry {
     }
     const hit = this.#byTenant.get(tenant);
     if (hit && hit.mtimeMs === mtimeMs) return hit.provider;
-    const provider = this.#create(parseKmsConfig(readFileSync(p, 'utf8')));
+    let cfg: KmsConfig;
+    try {
+      cfg = parseKmsConfig(readFileSync(p, 'utf8'));
+    } catch (err) {
+      throw new KisekiError(
+        'KISEKI_E_CORRUPT',
+        `tenant ${tenant} KMS config ${p} is damaged: ${(err as Error).message}`,
+      );
+    }
+    const provider = this.#create(cfg);
     this.#byTenant.set(tenant, { mtimeMs, provider });
     if (hit) void hit.provider.close().catch(() => {});
     return provider;

@@ -348,7 +348,7 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
           dedup: t.dedup === 'global' ? 'DEDUP_POLICY_GLOBAL' : 'DEDUP_POLICY_TENANT',
           createdAtMs: t.createdAtMs,
           keyEpoch: 1,
-          kmsProvider: t.kmsProvider,
+          kmsProvider: d.keys.providerKind(t.name),
         })),
       };
     }),

@@ -238,6 +238,8 @@ describe.skipIf(!softHsmAvailable() || !pyKmipAvailable())('tenant KMS providers
     expect(shown).toContain('<redacted>');
     expect(shown).not.toContain(vault.kisekiToken);
     expect(statSync(join(server.home, 'keys/tenants/alpha/kms.json')).mode & 0o777).toBe(0o600);
+    const list = await kiseki(['tenant', 'list']);
+    for (const [t, kind] of Object.entries(TENANTS)) expect(list).toMatch(new RegExp(`${t} .*kms=${kind} `));
   });
 
   it('a sealed Vault: creating a tenant on it fails with a clear KISEKI_E_UNAVAILABLE and leaves nothing behind; others go on', async () => {
