@@ -108,6 +108,18 @@ addKmsOptions(
   if (!cfg) throw new KisekiError('KISEKI_E_INVAL', 'give --kms <kind> or --kms-config <file>');
   process.stdout.write(formatKmsReport(await runKmsTool('configure', opts().home, name, cfg)));
 });
+addKmsOptions(
+  kmsCmd
+    .command('migrate <tenant>')
+    .description("move a tenant to another KMS without downtime: every epoch's data key is re-wrapped there"),
+).action(async (name: string, o: KmsOptions) => {
+  const cfg = kmsConfigFromOptions(o);
+  if (!cfg) throw new KisekiError('KISEKI_E_INVAL', 'give --kms <kind> or --kms-config <file>');
+  const r = await runKmsTool('migrate', opts().home, name, cfg);
+  process.stdout.write(
+    `tenant ${name}: moved from ${String(r.from)} to ${String(r.to)}; ${String(r.rewrapped)} epoch key(s) re-wrapped\n`,
+  );
+});
 kmsCmd
   .command('test <tenant>')
   .description("check the tenant's KMS: reachable, credentials accepted, KEK usable (a data key round-trips)")

@@ -6,6 +6,8 @@
  *   kiseki-kms configure --home DIR --tenant NAME   config JSON on stdin (secrets never in argv)
  *   kiseki-kms test      --home DIR --tenant NAME   health + data-key round trip, as JSON
  *   kiseki-kms show      --home DIR --tenant NAME   the saved config, secrets redacted
+ *   kiseki-kms migrate   --home DIR --tenant NAME   move to the KMS whose config is on stdin,
+ *                                                   re-wrapping every epoch (no downtime)
  *
  * Prints one JSON object on stdout; on failure prints `kiseki-kms: CODE: message` on stderr and
  * exits 1. Never prints a secret or key.
@@ -35,8 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     options: { home: { type: 'string' }, tenant: { type: 'string' }, 'timeout-ms': { type: 'string' } },
   });
   const [cmd] = positionals;
-  if (!values.home || !values.tenant || !['configure', 'test', 'show'].includes(cmd ?? '')) {
-    process.stderr.write('usage: kiseki-kms configure|test|show --home DIR --tenant NAME\n');
+  if (!values.home || !values.tenant || !['configure', 'test', 'show', 'migrate'].includes(cmd ?? '')) {
+    process.stderr.write('usage: kiseki-kms configure|test|show|migrate --home DIR --tenant NAME\n');
     return 2;
   }
   const home = resolve(values.home);
@@ -46,7 +48,12 @@ export async function main(argv: string[]): Promise<number> {
     let out: unknown;
     if (cmd === 'configure')
       out = await registry.configure(values.tenant, parseKmsConfig(await readStdin()), { signal });
-    else if (cmd === 'test') out = await registry.test(values.tenant, { signal });
+    else if (cmd === 'migrate') {
+      out = await registry.migrate(values.tenant, parseKmsConfig(await readStdin()), {
+        signal,
+        onProgress: (done, total) => process.stderr.write(`kiseki-kms: re-wrapped ${done}/${total} epochs\n`),
+      });
+    } else if (cmd === 'test') out = await registry.test(values.tenant, { signal });
     else {
       const cfg = registry.readConfig(values.tenant);
       out = { tenant: values.tenant, config: cfg ? redactKmsConfig(cfg) : { kind: 'internal' } };

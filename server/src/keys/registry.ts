@@ -10,11 +10,17 @@
  * part).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
 import { createKmsProvider, type KmsConfig, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
-import { assertTenantName, type KmsHealth, type KmsKind } from './providers/provider.ts';
+import { migratingProvider } from './providers/migrating.ts';
+import {
+  assertTenantName,
+  type KmsHealth,
+  type KmsKind,
+  type TenantKmsProvider,
+} from './providers/provider.ts';
 import type { KmsLog, ResilienceOptions, ResilientProvider } from './providers/resilience.ts';
 import { wrappedKind } from './providers/wrap-format.ts';
 import { writeFileDurable } from './secret-file.ts';
@@ -38,13 +44,24 @@ export interface KmsTestReport {
   readonly error?: string;
 }
 
+export interface KmsMigrateReport {
+  readonly tenant: string;
+  readonly from: KmsKind;
+  readonly to: KmsKind;
+  /** Epochs whose wrapped data key was moved to the new KMS. */
+  readonly rewrapped: number;
+}
+
+/** Re-listing passes before a migration gives up on a tenant that keeps getting new keys. */
+const MIGRATE_PASSES_MAX = 5;
+
 /** Epoch 0 is never a real tenant data key: probes use it. */
 const PROBE_EPOCH = 0;
 
 export class KmsRegistry {
   readonly #o: KmsRegistryOptions;
   readonly #internal: ResilientProvider;
-  readonly #byTenant = new Map<string, { mtimeMs: number; provider: ResilientProvider }>();
+  readonly #byTenant = new Map<string, { stamp: string; provider: TenantKmsProvider }>();
 
   constructor(o: KmsRegistryOptions) {
     this.#o = o;
@@ -66,28 +83,44 @@ export class KmsRegistry {
     return parseKmsConfig(readFileSync(p, 'utf8'));
   }
 
-  /** The provider for a tenant (cached; reloaded when its config file changes). */
-  providerFor(tenant: string): ResilientProvider {
-    const p = this.configPath(tenant);
-    let mtimeMs: number;
+  /** The config a migration is moving the tenant away from; present only during one. */
+  previousConfigPath(tenant: string): string {
+    return join(dirname(this.configPath(tenant)), 'kms.previous.json');
+  }
+
+  #parse(tenant: string, path: string): KmsConfig {
     try {
-      mtimeMs = statSync(p).mtimeMs;
-    } catch {
-      return this.#internal;
-    }
-    const hit = this.#byTenant.get(tenant);
-    if (hit && hit.mtimeMs === mtimeMs) return hit.provider;
-    let cfg: KmsConfig;
-    try {
-      cfg = parseKmsConfig(readFileSync(p, 'utf8'));
+      return parseKmsConfig(readFileSync(path, 'utf8'));
     } catch (err) {
       throw new KisekiError(
         'KISEKI_E_CORRUPT',
-        `tenant ${tenant} KMS config ${p} is damaged: ${(err as Error).message}`,
+        `tenant ${tenant} KMS config ${path} is damaged: ${(err as Error).message}`,
       );
     }
-    const provider = this.#create(cfg);
-    this.#byTenant.set(tenant, { mtimeMs, provider });
+  }
+
+  /** The provider for a tenant (cached; reloaded when its config files change). During a
+   * migration it is the new provider for wraps and whichever made a blob for unwraps. */
+  providerFor(tenant: string): TenantKmsProvider {
+    const p = this.configPath(tenant);
+    const prev = this.previousConfigPath(tenant);
+    const mtime = (f: string) => {
+      try {
+        return statSync(f).mtimeMs;
+      } catch {
+        return undefined;
+      }
+    };
+    const m = mtime(p);
+    if (m === undefined) return this.#internal;
+    const pm = mtime(prev);
+    const stamp = `${m}/${pm ?? '-'}`;
+    const hit = this.#byTenant.get(tenant);
+    if (hit && hit.stamp === stamp) return hit.provider;
+    const next = this.#create(this.#parse(tenant, p));
+    const provider =
+      pm === undefined ? next : migratingProvider(next, this.#create(this.#parse(tenant, prev)));
+    this.#byTenant.set(tenant, { stamp, provider });
     if (hit) void hit.provider.close().catch(() => {});
     return provider;
   }
@@ -139,6 +172,103 @@ export class KmsRegistry {
       return report;
     } finally {
       await provider.close();
+    }
+  }
+
+  /**
+   * Moves a tenant to another KMS without downtime. Order, so that every epoch stays readable
+   * at every step (and a crash anywhere can be resumed by running it again):
+   *  1. prove the target (KEK made or found, a data key round-trips);
+   *  2. save the old config as kms.previous.json, then the target as kms.json — from here on
+   *     the server wraps with the target and unwraps each blob with the provider that made it;
+   *  3. re-wrap every epoch: unwrap with the old KMS, wrap with the target under the same
+   *     context, check the new blob opens to the same key, replace the file atomically;
+   *  4. once a re-listing finds only target blobs, delete kms.previous.json.
+   * The old KEK is left in the old KMS: destroying it is a separate, deliberate act.
+   */
+  async migrate(
+    tenant: string,
+    cfg: KmsConfig,
+    opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<KmsMigrateReport> {
+    assertTenantName(tenant);
+    const prevPath = this.previousConfigPath(tenant);
+    const current = this.readConfig(tenant) ?? ({ kind: 'internal' } as const);
+    let from: KmsConfig;
+    if (existsSync(prevPath)) {
+      from = this.#parse(tenant, prevPath);
+      if (current.kind !== cfg.kind) {
+        throw new KisekiError(
+          'KISEKI_E_BUSY',
+          `tenant ${tenant} is being migrated from ${from.kind} to ${current.kind}: finish that first (run it again with the same target)`,
+        );
+      }
+    } else {
+      if (current.kind === cfg.kind) {
+        throw new KisekiError(
+          'KISEKI_E_INVAL',
+          `tenant ${tenant} is already on ${cfg.kind}; use configure to change its settings`,
+        );
+      }
+      from = current;
+    }
+    const target = this.#create(cfg);
+    const source = this.#create(from);
+    try {
+      await target.ensureKek(tenant, opts);
+      const probe = await this.#probe(tenant, cfg, target, opts);
+      if (probe.error)
+        throw new KisekiError(
+          'KISEKI_E_UNAVAILABLE',
+          `KMS for tenant ${tenant} does not work: ${probe.error}`,
+        );
+      const dir = dirname(this.configPath(tenant));
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (!existsSync(prevPath))
+        await writeFileDurable(prevPath, Buffer.from(`${JSON.stringify(from, null, 2)}\n`));
+      await writeFileDurable(this.configPath(tenant), Buffer.from(`${JSON.stringify(cfg, null, 2)}\n`));
+      let rewrapped = 0;
+      let total = 0;
+      // A data key created by a wrap that began before the switch can land after a listing:
+      // list again until a pass finds nothing left to move.
+      for (let pass = 0; ; pass++) {
+        const todo = readdirSync(dir)
+          .filter((f) => /^epoch-\d+\.wrapped$/.test(f))
+          .filter((f) => wrappedKind(readFileSync(join(dir, f))) !== cfg.kind);
+        if (todo.length === 0) break;
+        if (pass >= MIGRATE_PASSES_MAX) {
+          throw new KisekiError(
+            'KISEKI_E_BUSY',
+            `tenant ${tenant} keeps getting new ${from.kind} keys; run the migration again`,
+          );
+        }
+        total += todo.length;
+        for (const f of todo) {
+          const ctx = { tenant, epoch: Number(/\d+/.exec(f)![0]), purpose: 'tenant-data-key' } as const;
+          const key = Buffer.from(await source.unwrap(readFileSync(join(dir, f)), ctx, opts));
+          try {
+            const w = await target.wrap(key, ctx, opts);
+            const back = Buffer.from(await target.unwrap(w, ctx, opts));
+            const same = back.equals(key);
+            back.fill(0);
+            if (!same)
+              throw new KisekiError(
+                'KISEKI_E_CRYPTO',
+                `re-wrapped key of epoch ${ctx.epoch} does not open to itself`,
+              );
+            await writeFileDurable(join(dir, f), w);
+          } finally {
+            key.fill(0);
+          }
+          rewrapped++;
+          opts.onProgress?.(rewrapped, total);
+        }
+      }
+      await rm(prevPath, { force: true });
+      return { tenant, from: from.kind, to: cfg.kind, rewrapped };
+    } finally {
+      await target.close();
+      await source.close();
     }
   }
 

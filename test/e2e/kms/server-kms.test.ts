@@ -265,6 +265,24 @@ describe.skipIf(!softHsmAvailable() || !pyKmipAvailable())('tenant KMS providers
     await a.close();
   });
 
+  it('kiseki kms migrate moves a live tenant from the internal KMS to Vault; its data stays readable', async () => {
+    await kiseki(['tenant', 'create', 'zeta']);
+    const z = await sdk(server, 'zeta');
+    try {
+      await z.fs.writeFile('/zeta.txt', Buffer.from('hello from zeta'));
+      const out = await kiseki(['kms', 'migrate', 'zeta', ...createArgs('zeta', 'vault').slice(3)]);
+      expect(out).toMatch(/tenant zeta: moved from internal to vault; 1 epoch key\(s\) re-wrapped/);
+      expect((await z.fs.readFile('/zeta.txt')).toString()).toBe('hello from zeta');
+    } finally {
+      await z.close();
+    }
+    const again = await sdk(server, 'zeta');
+    expect((await again.fs.readFile('/zeta.txt')).toString()).toBe('hello from zeta');
+    await again.close();
+    expect(readFileSync(join(server.home, 'keys/tenants/zeta/epoch-1.wrapped'))[5]).toBe(2);
+    expect(await kiseki(['tenant', 'list'])).toMatch(/zeta .*kms=vault /);
+  });
+
   it('I-K8: no tenant data key (hex or base64) and no KMS credential appears in the debug log, CLI output or config', async () => {
     const h = server.home;
     const keys = await Promise.all(
