@@ -2,7 +2,7 @@
  * Raft traffic between nodes: every group's messages multiplexed on the node's one gRPC (TLS)
  * port. Per peer, one long-lived client-streaming call carries batch frames (codec.ts); all
  * messages queued for a peer within one event-loop turn go out as one frame. Each direction has
- * its own stream (A's messages to B travel on the stream A opened). ADR 0006 has the measurements
+ * its own stream (A's messages to B travel on the stream A opened). ADR 0009 has the measurements
  * behind the choice.
  *
  * A small unary call (`Call`) carries node-to-node requests that are not Raft messages: fetching
