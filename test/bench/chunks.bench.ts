@@ -9,6 +9,7 @@
  *   device-seq-write     DirectDevice (O_DIRECT, aligned bounce buffers) 4 MiB writes, 2 in
  *                        flight, then fdatasync, MB/s     vs fio --direct=1 bs=1M iodepth=8
  *   device-seq-read      DirectDevice readInto 4 MiB, 2 in flight, MB/s  vs fio the same
+ *   device-seq-*-aligned the same from/into directBuffer memory (no bounce copy) vs fio
  *   aligned-alloc-1m     fresh 1 MiB aligned buffer + first touch, µs: posix_memalign (native)
  *                        vs WebAssembly.Memory
  *
@@ -29,7 +30,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alignedBuffer, ecEncode, ecReconstruct } from '../../native/index.ts';
-import { DirectDevice } from '../../server/src/block/index.ts';
+import { DirectDevice, directBuffer } from '../../server/src/block/index.ts';
 import { decodeChunk, encodeChunk, encodedBytes } from '../../server/src/chunk/ec/index.ts';
 
 const MIB = 1 << 20;
@@ -101,7 +102,11 @@ function erasureCoding(): void {
   console.log(`# bar ec-encode-4+2 >= ${BAR_EC_GBPS} GB/s: ${enc >= BAR_EC_GBPS ? 'met' : 'NOT met'}`);
 }
 
-async function deviceRun(dir: string, data: Buffer[]): Promise<{ write: number; read: number }> {
+async function deviceRun(
+  dir: string,
+  data: Buffer[],
+  targets: Buffer[],
+): Promise<{ write: number; read: number }> {
   const path = join(dir, 'kiseki-device');
   const dev = await DirectDevice.format(path, { sizeBytes: SIZE + 16 * MIB, force: true });
   try {
@@ -119,7 +124,6 @@ async function deviceRun(dir: string, data: Buffer[]): Promise<{ write: number; 
     const t0 = performance.now();
     await dev.sync();
     const write = SIZE / 1e6 / ((wMs + performance.now() - t0) / 1000);
-    const targets = Array.from({ length: IO_INFLIGHT }, () => Buffer.alloc(IO_BYTES));
     const rMs = await pipeline((off, i) => dev.readInto(off, targets[i % IO_INFLIGHT]!));
     return { write, read: SIZE / 1e6 / (rMs / 1000) };
   } finally {
@@ -148,8 +152,18 @@ function fio(dir: string, rw: 'write' | 'read'): number {
 }
 
 async function devices(dir: string): Promise<void> {
+  // Ordinary Buffers (copied through the device's aligned bounce buffers) and, for the
+  // "-aligned" figures, memory from directBuffer that goes to the device as is.
   const data = [randomBytes(IO_BYTES), randomBytes(IO_BYTES)];
+  const targets = Array.from({ length: IO_INFLIGHT }, () => Buffer.alloc(IO_BYTES));
+  const dataAligned = data.map((d) => {
+    const b = directBuffer(IO_BYTES);
+    b.set(d);
+    return b;
+  });
+  const targetsAligned = Array.from({ length: IO_INFLIGHT }, () => directBuffer(IO_BYTES));
   const ours = { write: [] as number[], read: [] as number[] };
+  const aligned = { write: [] as number[], read: [] as number[] };
   const ref = { write: [] as number[], read: [] as number[] };
   for (let run = 0; run < RUNS; run++) {
     const fioFirst = run % 2 === 1;
@@ -157,24 +171,30 @@ async function devices(dir: string): Promise<void> {
       ref.write.push(fio(dir, 'write'));
       ref.read.push(fio(dir, 'read'));
     }
-    const r = await deviceRun(dir, data);
+    const r = await deviceRun(dir, data, targets);
     ours.write.push(r.write);
     ours.read.push(r.read);
+    const a = await deviceRun(dir, dataAligned, targetsAligned);
+    aligned.write.push(a.write);
+    aligned.read.push(a.read);
     if (!fioFirst) {
       ref.write.push(fio(dir, 'write'));
       ref.read.push(fio(dir, 'read'));
     }
     rmSync(join(dir, 'fio-device'), { force: true });
     log(
-      `run ${run + 1}/${RUNS}: write ${r.write.toFixed(0)} vs fio ${ref.write.at(-1)!.toFixed(0)} MB/s, read ${r.read.toFixed(0)} vs ${ref.read.at(-1)!.toFixed(0)} MB/s`,
+      `run ${run + 1}/${RUNS}: aligned write ${a.write.toFixed(0)}, read ${a.read.toFixed(0)}; write ${r.write.toFixed(0)} vs fio ${ref.write.at(-1)!.toFixed(0)} MB/s, read ${r.read.toFixed(0)} vs ${ref.read.at(-1)!.toFixed(0)} MB/s`,
     );
   }
   for (const k of ['write', 'read'] as const) {
     const a = median(ours[k]);
     const b = median(ref[k]);
+    const c = median(aligned[k]);
     line(`device-seq-${k}`, a, 'MB/s', 'fio', b, a / b, 0);
+    line(`device-seq-${k}-aligned`, c, 'MB/s', 'fio', b, c / b, 0);
+    const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
     console.log(
-      `# device-seq-${k} runs: kiseki ${ours[k].map((x) => x.toFixed(0)).join(' ')}; fio ${ref[k].map((x) => x.toFixed(0)).join(' ')}`,
+      `# device-seq-${k} runs: kiseki ${fmt(ours[k])}; aligned ${fmt(aligned[k])}; fio ${fmt(ref[k])}`,
     );
   }
 }

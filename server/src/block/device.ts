@@ -38,7 +38,9 @@ export interface DeviceBackend {
   /** First byte available for data; a multiple of `blockSizeBytes`. */
   readonly dataStartBytes: number;
   /** Reads exactly `length` bytes at `offset`. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /** Reads `length` bytes at `offset`; a backend may read into `into` (at least `length` bytes,
+   * e.g. a pooled buffer) instead of allocating. */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Writes `data` at `offset`; `data.length` is a multiple of the block size. */
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Writes the concatenation of `pieces` at `offset` (one vectored call where the backend can). */
@@ -238,9 +240,9 @@ export class FileDevice extends HandleDevice implements DeviceBackend {
     }
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     assertAligned(this, offset, length, false);
-    const buf = Buffer.allocUnsafe(length);
+    const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.fh

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DirectDevice, probeGeometry, SEGMENT_BYTES } from './direct-device.ts';
+import { DeviceAllocator } from './allocator.ts';
+import { DirectDevice, directBuffer, probeGeometry, SEGMENT_BYTES } from './direct-device.ts';
 
 const MiB = 1 << 20;
 const isRoot = process.getuid?.() === 0;
@@ -38,6 +39,7 @@ const code = (c: string) => expect.objectContaining({ code: c });
 async function roundTrip(path: string, dev: DirectDevice): Promise<void> {
   const bs = dev.blockSizeBytes;
   const total = 3 * SEGMENT_BYTES + 2 * bs; // crosses segment boundaries, not a multiple of them
+  // (the device must hold total + bs + 2 segments after the data start)
   const whole = randomBytes(total);
   const pieces = [
     whole.subarray(0, 100),
@@ -52,6 +54,15 @@ async function roundTrip(path: string, dev: DirectDevice): Promise<void> {
   const into = Buffer.alloc(bs);
   await dev.readInto(dev.dataStartBytes + total, into);
   expect(into.equals(one)).toBe(true);
+  // Aligned caller memory goes straight to the device (no bounce buffer), in both directions.
+  const direct = directBuffer(2 * SEGMENT_BYTES);
+  direct.set(whole.subarray(0, direct.length));
+  await dev.write(dev.dataStartBytes + total + bs, direct);
+  const back = directBuffer(2 * SEGMENT_BYTES);
+  await dev.readInto(dev.dataStartBytes + total + bs, back);
+  expect(back.equals(direct)).toBe(true);
+  await dev.readInto(dev.dataStartBytes + total + bs, back.subarray(bs, 2 * bs)); // direct, at an offset
+  expect(back.subarray(bs, 2 * bs).equals(direct.subarray(0, bs))).toBe(true);
   await dev.close();
   await dev.close();
   const again = await DirectDevice.open(path);
@@ -137,6 +148,21 @@ describe.runIf(isRoot)('DirectDevice on loop devices', () => {
     // The old signature is wiped: only ours is left for blkid and for us.
     expect(() => execFileSync('blkid', ['-p', loop], { encoding: 'utf8' })).toThrow();
     await expect(DirectDevice.format(loop)).rejects.toThrow(/a Kiseki device/);
+  });
+
+  it('I-C8: the on-device bitmap and its extents survive close and reopen of a real device', async () => {
+    const loop = loopDevice(32 * MiB);
+    const alloc = await DeviceAllocator.format(await DirectDevice.format(loop));
+    const payloads = [randomBytes(100), randomBytes(3 * MiB), randomBytes(70_000)];
+    const refs = await Promise.all(payloads.map((p, i) => alloc.write(p, Buffer.alloc(16, i))));
+    await alloc.free(refs[0]!);
+    await alloc.close();
+    const { allocator, report } = await DeviceAllocator.open(await DirectDevice.open(loop));
+    expect(report).toMatchObject({ repairedPages: 0, leakedBlocks: 0, extents: 2 });
+    expect((await allocator.read(refs[1]!)).payload.equals(payloads[1]!)).toBe(true);
+    expect((await allocator.read(refs[2]!)).payload.equals(payloads[2]!)).toBe(true);
+    expect((await allocator.check()).map((e) => e.ref)).toEqual([refs[1], refs[2]]);
+    await allocator.close();
   });
 
   it('refuses swap signatures and a device too small for two blocks', async () => {

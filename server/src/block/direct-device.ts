@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open as openFile, readFile, stat } from 'node:fs/promises';
+import { alignedBuffer } from '@kiseki/native';
 import { invariant, KisekiError } from '@kiseki/proto';
 import { AlignedPool } from './aligned-pool.ts';
 import {
@@ -241,23 +242,34 @@ export class DirectDevice extends HandleDevice implements DeviceBackend {
     return this.readRaw(offset, length);
   }
 
-  /** Reads into `target` (length a multiple of the block size) without allocating. */
+  /**
+   * Reads into `target` (length a multiple of the block size) without allocating. A buffer from
+   * `directBuffer` is read into directly (one request, no bounce copy).
+   */
   async readInto(offset: number, target: Uint8Array): Promise<void> {
     assertAligned(this, offset, target.length, false);
+    if (this.isDirect(target)) return this.transfer('read', target, target.length, offset);
     await this.eachSegment(target.length, async (at, len, buf) => {
       await this.transfer('read', buf, len, offset + at);
       target.set(buf.subarray(0, len), at);
     });
   }
 
+  /** Writes `data`; a buffer from `directBuffer` goes to the device as is (no bounce copy). */
   async write(offset: number, data: Uint8Array): Promise<void> {
     assertAligned(this, offset, data.length, true);
+    if (this.isDirect(data)) return this.transfer('write', data, data.length, offset);
     await this.writeRaw(offset, [data]);
   }
 
   async writev(offset: number, pieces: readonly Uint8Array[]): Promise<void> {
     assertAligned(this, offset, totalLength(pieces), true);
     await this.writeRaw(offset, pieces);
+  }
+
+  /** A caller buffer O_DIRECT can take as is: ours (directBuffer) and aligned for this device. */
+  private isDirect(b: Uint8Array): boolean {
+    return this.geometry.logicalBlockBytes <= 4096 && isDirectBuffer(b);
   }
 
   // ---- internals: unchecked aligned I/O through the pool ---------------------------------
@@ -294,7 +306,12 @@ export class DirectDevice extends HandleDevice implements DeviceBackend {
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   }
 
-  private async transfer(op: 'read' | 'write', buf: Buffer, len: number, position: number): Promise<void> {
+  private async transfer(
+    op: 'read' | 'write',
+    buf: Uint8Array,
+    len: number,
+    position: number,
+  ): Promise<void> {
     let done = 0;
     while (done < len) {
       const n =
@@ -312,6 +329,25 @@ export class DirectDevice extends HandleDevice implements DeviceBackend {
       throw ioError(err, `${op} ${position}`);
     }
   }
+}
+
+/** Memory handed out by `directBuffer`: page aligned at its start. */
+const directMemory = new WeakSet<ArrayBufferLike>();
+
+/** `bytes` of page-aligned memory (a multiple of 4096) that DirectDevice reads and writes without a bounce copy. */
+export function directBuffer(bytes: number): Buffer {
+  invariant(
+    Number.isSafeInteger(bytes) && bytes > 0 && bytes % 4096 === 0,
+    'direct buffer size is a multiple of 4096',
+  );
+  const b = alignedBuffer(bytes, 4096);
+  directMemory.add(b.buffer);
+  return b;
+}
+
+/** True when `b` lies in aligned memory at a 4096-aligned offset with a 4096-multiple length. */
+function isDirectBuffer(b: Uint8Array): boolean {
+  return directMemory.has(b.buffer) && b.byteOffset % 4096 === 0 && b.length % 4096 === 0;
 }
 
 /** Copies bytes [at, at + out.length) of the concatenation of `pieces` into `out`. */

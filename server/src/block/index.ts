@@ -19,6 +19,7 @@ export {
   type DeviceGeometry,
   DirectDevice,
   type DirectDeviceFormatOptions,
+  directBuffer,
   probeGeometry,
 } from './direct-device.ts';
 export { MemoryDevice, type MemoryDeviceOptions } from './memory-device.ts';
