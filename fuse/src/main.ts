@@ -23,7 +23,6 @@ Options:
   --credential-file FILE   tenant credential (default: HOME/tenants/TENANT.credential)
   --attr-timeout S         kernel attribute/entry cache seconds (default 1)
   --chunk-url URL          reach chunk servers here instead of the advertised URL
-  --writeback              the kernel's write-back cache (buffers small writes; default off)
   --cache-dir DIR          the client cache on local disk, L2 (default ~/.cache/kiseki, the
                            directory \`kiseki stage\` fills); it holds sealed chunks only
   --cache-bytes N          its bound in bytes (default 10 GiB)
@@ -32,7 +31,7 @@ Options:
                            bypass: don't use it
   --debug                  libfuse debug output
   -o a=b,c                 the same options in mount(8) form: home, tenant, ca,
-                           credential_file, attr_timeout, chunk_url, writeback, debug,
+                           credential_file, attr_timeout, chunk_url, debug,
                            cache_dir, cache_bytes, cache_mode;
                            others are ignored
   -h, --help               this help
@@ -50,7 +49,6 @@ async function main(): Promise<void> {
       'credential-file': { type: 'string' },
       'attr-timeout': { type: 'string' },
       'chunk-url': { type: 'string' },
-      writeback: { type: 'boolean' },
       'cache-dir': { type: 'string' },
       'cache-bytes': { type: 'string' },
       'cache-mode': { type: 'string' },
@@ -97,7 +95,6 @@ async function main(): Promise<void> {
       values['credential-file'] ?? o.get('credential_file') ?? join(home, 'tenants', `${tenant}.credential`),
     chunkUrl: values['chunk-url'] ?? o.get('chunk_url'),
     attrTimeoutS: Number(values['attr-timeout'] ?? o.get('attr_timeout') ?? 1),
-    writeback: values.writeback ?? o.has('writeback'),
     l2: { dir: cacheDir, capacityBytes: cacheBytes, mode: cacheMode as CacheMode },
     debug: values.debug ?? o.has('debug'),
     onError: (op, detail, err) =>

@@ -4,12 +4,15 @@
  * See docs/decisions/0001-fuse-binding.md.
  */
 import { existsSync, statSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import { type ConnectOptions, connect, type Kiseki } from '@kiseki/client';
 import { type Fuse3, loadFuse3, type SessionHandle } from '@kiseki/native/fuse3';
 import { KisekiError } from '@kiseki/proto';
 import { LowLevelOps } from './ops.ts';
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Kernel readahead for the mount (its default is 128 KiB, below one 1 MiB request). */
+export const READAHEAD_KB_DEFAULT = 4096;
 /** How long an unmount waits for the kernel to let go (files still open elsewhere). */
 const UNMOUNT_WAIT_MS = 2000;
 
@@ -19,8 +22,8 @@ export interface MountOptions extends ConnectOptions {
   readonly attrTimeoutS?: number;
   readonly allowOther?: boolean;
   readonly debug?: boolean;
-  /** The kernel's write-back cache (default off; see ADR 0001). */
-  readonly writeback?: boolean;
+  /** Kernel readahead in KiB, set through /sys/class/bdi when running as root (default 4096). */
+  readonly readaheadKb?: number;
   /** libfuse threads reading /dev/fuse (default 2). */
   readonly threads?: number;
   readonly onError?: (op: string, detail: string, err: unknown) => void;
@@ -85,7 +88,7 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
     session = fuse.mount(
       opts.mountpoint,
       args,
-      { writeback: opts.writeback ?? false, threads: opts.threads ?? 2, maxBackground: 64 },
+      { threads: opts.threads ?? 2, maxBackground: 64 },
       ops.onRequest,
     );
   } catch (err) {
@@ -95,6 +98,10 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
       `mount on ${opts.mountpoint} failed: ${(err as Error).message}`,
     );
   }
+  // Async on purpose: a synchronous stat of our own mount would block the thread that answers it.
+  await raiseReadahead(opts.mountpoint, opts.readaheadKb ?? READAHEAD_KB_DEFAULT).catch((err) =>
+    opts.onError?.('readahead', opts.mountpoint, err),
+  );
   let ours = false;
   let closing: Promise<void> | undefined;
   // Ends the session once the loop has stopped: flush what is still open, close the client.
@@ -126,4 +133,13 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
       }
     },
   };
+}
+
+/** The kernel caps FUSE readahead at its bdi default (128 KiB); root may raise it per mount. */
+async function raiseReadahead(mountpoint: string, kb: number): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const dev = (await stat(mountpoint)).dev;
+  const major = (dev >> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+  await writeFile(`/sys/class/bdi/${major}:${minor}/read_ahead_kb`, String(kb));
 }

@@ -405,12 +405,15 @@ export class LowLevelOps {
         return this.#run(op, req, ino, async () => {
           const h = this.#handle(fh);
           const buf = this.#readBuf();
+          let n: number;
           try {
-            const n = await h.file.readInto(c, buf.subarray(0, Math.min(a, REQUEST_BYTES_MAX)));
-            fuse.replyData(req, buf, n); // copied out before it returns
-          } finally {
+            n = await h.file.readInto(c, buf.subarray(0, Math.min(a, REQUEST_BYTES_MAX)));
+          } catch (err) {
             this.#freeReadBuf(buf);
+            throw err;
           }
+          // The copy into the kernel's page cache runs off this thread; the buffer comes back after.
+          fuse.replyDataAsync(req, buf, n, () => this.#freeReadBuf(buf));
         });
       case Op.WRITE:
         return this.#run(op, req, ino, async () => {

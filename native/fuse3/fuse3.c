@@ -835,6 +835,61 @@ static napi_value ReplyData(napi_env env, napi_callback_info info) {
   return rc_value(env, fuse_reply_buf(get_req(env, argv[0]), data, n));
 }
 
+/* replyDataAsync(req, buffer, length, done): the same, with the copy into the kernel (page cache
+ * pages, often fresh memory) on a libuv pool thread instead of the JS thread; `done()` runs when
+ * the buffer may be reused. */
+typedef struct {
+  napi_async_work work;
+  napi_ref buf_ref;
+  napi_ref done_ref;
+  fuse_req_t req;
+  void *data;
+  size_t len;
+} async_reply;
+
+static void async_reply_run(napi_env env, void *arg) {
+  (void)env;
+  async_reply *a = arg;
+  fuse_reply_buf(a->req, a->data, a->len);
+}
+
+static void async_reply_done(napi_env env, napi_status status, void *arg) {
+  (void)status;
+  async_reply *a = arg;
+  napi_value done, undef;
+  napi_get_reference_value(env, a->done_ref, &done);
+  napi_get_undefined(env, &undef);
+  napi_delete_reference(env, a->buf_ref);
+  napi_delete_reference(env, a->done_ref);
+  napi_delete_async_work(env, a->work);
+  free(a);
+  napi_call_function(env, undef, done, 0, NULL, NULL);
+}
+
+static napi_value ReplyDataAsync(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  uint32_t n = 0;
+  napi_get_value_uint32(env, argv[2], &n);
+  async_reply *a = calloc(1, sizeof *a);
+  if (!a) return rc_value(env, fuse_reply_err(get_req(env, argv[0]), ENOMEM));
+  a->req = get_req(env, argv[0]);
+  a->data = data;
+  a->len = n > len ? len : n;
+  napi_create_reference(env, argv[1], 1, &a->buf_ref);
+  napi_create_reference(env, argv[3], 1, &a->done_ref);
+  napi_value name;
+  napi_create_string_utf8(env, "kiseki-fuse3-reply", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, async_reply_run, async_reply_done, a, &a->work);
+  napi_queue_async_work(env, a->work);
+  return rc_value(env, 0);
+}
+
 static napi_value ReplyWrite(napi_env env, napi_callback_info info) {
   ARGS(2);
   uint32_t n = 0;
@@ -944,7 +999,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   const struct { const char *name; napi_callback fn; } fns[] = {
     {"mount", Mount}, {"unmount", Unmount}, {"close", Close}, {"replyErr", ReplyErr},
     {"replyEntry", ReplyEntry}, {"replyCreate", ReplyCreate}, {"replyAttr", ReplyAttr},
-    {"replyOpen", ReplyOpen}, {"replyData", ReplyData}, {"replyWrite", ReplyWrite},
+    {"replyOpen", ReplyOpen}, {"replyData", ReplyData}, {"replyDataAsync", ReplyDataAsync}, {"replyWrite", ReplyWrite},
     {"replyReadlink", ReplyReadlink}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
     {"replyNone", ReplyNone}, {"replyXattr", ReplyXattr}, {"replyLock", ReplyLock},
   };

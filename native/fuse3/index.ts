@@ -96,7 +96,8 @@ export type OnRequest = (
 ) => void;
 
 export interface SessionOptions {
-  /** Kernel write-back cache (FUSE_CAP_WRITEBACK_CACHE). */
+  /** Kernel write-back cache (FUSE_CAP_WRITEBACK_CACHE). mount.kiseki keeps it off: a file
+   * written with it did not read back after a remount (ADR 0001). */
   readonly writeback?: boolean;
   /** Kernel max_background (async requests in flight, e.g. readahead). */
   readonly maxBackground?: number;
@@ -120,6 +121,8 @@ export interface Fuse3 {
   replyAttr(req: Req, attr: Float64Array): number;
   replyOpen(req: Req, fh: number, openFlags: number): number;
   replyData(req: Req, buf: Buffer, length: number): number;
+  /** replyData with the copy into the kernel on a libuv pool thread; `done` runs when `buf` may be reused. */
+  replyDataAsync(req: Req, buf: Buffer, length: number, done: () => void): number;
   replyWrite(req: Req, count: number): number;
   replyReadlink(req: Req, target: string): number;
   /** The size getxattr/listxattr with size 0 asks for. */
