@@ -135,6 +135,39 @@ kmsCmd
     process.stdout.write(`${JSON.stringify(await runKmsTool('show', opts().home, name), null, 2)}\n`);
   });
 
+const key = program.command('key').description("a tenant's data-key epochs (on this node's home)");
+key
+  .command('rotate <tenant>')
+  .description(
+    'add a data-key epoch from the tenant KMS: new writes use it once key caches refresh; old epochs stay readable (I-K6)',
+  )
+  .action(async (name: string) => {
+    const r = await runKmsTool('rotate', opts().home, name);
+    process.stdout.write(`tenant ${name}: epoch ${String(r.epoch)} is current for new writes\n`);
+  });
+key
+  .command('status <tenant>')
+  .description("the tenant's epochs, the current one, and the provider that wrapped each")
+  .option('--json', 'print the report as JSON')
+  .action(async (name: string, o: { json?: boolean }) => {
+    const r = await runKmsTool('status', opts().home, name);
+    const epochs = r.epochs as Array<{ epoch: number; wrappedBy?: string }>;
+    process.stdout.write(
+      o.json
+        ? `${JSON.stringify(r)}\n`
+        : `tenant ${name}: kms=${String(r.kms)} current epoch ${String(r.currentEpoch)}; epochs ${epochs.map((e) => `${e.epoch}(${e.wrappedBy ?? '?'})`).join(' ')}\n`,
+    );
+  });
+key
+  .command('cutover <tenant> <epoch>')
+  .description('retire epochs older than <epoch> (not built yet: old data must be re-encrypted first)')
+  .action(() => {
+    throw new KisekiError(
+      'KISEKI_E_UNSUPPORTED',
+      'key cutover is not implemented yet: retiring an epoch needs its data re-encrypted under a newer one first (issue 5)',
+    );
+  });
+
 const tenant = program.command('tenant').description('manage tenants');
 addKmsOptions(
   tenant

@@ -8,6 +8,8 @@
  *   kiseki-kms show      --home DIR --tenant NAME   the saved config, secrets redacted
  *   kiseki-kms migrate   --home DIR --tenant NAME   move to the KMS whose config is on stdin,
  *                                                   re-wrapping every epoch (no downtime)
+ *   kiseki-kms rotate    --home DIR --tenant NAME   add a data-key epoch (I-K6)
+ *   kiseki-kms status    --home DIR --tenant NAME   epochs and the provider that wrapped each
  *
  * Prints one JSON object on stdout; on failure prints `kiseki-kms: CODE: message` on stderr and
  * exits 1. Never prints a secret or key.
@@ -15,6 +17,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KisekiError } from '@kiseki/proto';
+import { addEpoch, listEpochs } from './epochs.ts';
 import { KMS_CONFIG_BYTES_MAX, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
 import { KmsRegistry } from './registry.ts';
 
@@ -37,12 +40,19 @@ export async function main(argv: string[]): Promise<number> {
     options: { home: { type: 'string' }, tenant: { type: 'string' }, 'timeout-ms': { type: 'string' } },
   });
   const [cmd] = positionals;
-  if (!values.home || !values.tenant || !['configure', 'test', 'show', 'migrate'].includes(cmd ?? '')) {
-    process.stderr.write('usage: kiseki-kms configure|test|show|migrate --home DIR --tenant NAME\n');
+  if (
+    !values.home ||
+    !values.tenant ||
+    !['configure', 'test', 'show', 'migrate', 'rotate', 'status'].includes(cmd ?? '')
+  ) {
+    process.stderr.write(
+      'usage: kiseki-kms configure|test|show|migrate|rotate|status --home DIR --tenant NAME\n',
+    );
     return 2;
   }
   const home = resolve(values.home);
-  const registry = new KmsRegistry({ dir: join(home, 'keys'), internalDir: join(home, 'kms') });
+  const keysDir = join(home, 'keys');
+  const registry = new KmsRegistry({ dir: keysDir, internalDir: join(home, 'kms') });
   const signal = AbortSignal.timeout(Number(values['timeout-ms'] ?? 60_000));
   try {
     let out: unknown;
@@ -53,6 +63,18 @@ export async function main(argv: string[]): Promise<number> {
         signal,
         onProgress: (done, total) => process.stderr.write(`kiseki-kms: re-wrapped ${done}/${total} epochs\n`),
       });
+    } else if (cmd === 'rotate') {
+      const epoch = await addEpoch(keysDir, values.tenant, registry.providerFor(values.tenant));
+      out = { tenant: values.tenant, epoch };
+    } else if (cmd === 'status') {
+      const epochs = listEpochs(keysDir, values.tenant);
+      if (epochs.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${values.tenant} has no keys`);
+      out = {
+        tenant: values.tenant,
+        kms: registry.providerFor(values.tenant).kind,
+        currentEpoch: epochs.at(-1)!.epoch,
+        epochs,
+      };
     } else if (cmd === 'test') out = await registry.test(values.tenant, { signal });
     else {
       const cfg = registry.readConfig(values.tenant);

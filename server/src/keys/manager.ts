@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
+import { addEpoch, type EpochInfo, listEpochs } from './epochs.ts';
 import type { TenantKmsProvider } from './providers/provider.ts';
 import { writeFileDurable } from './secret-file.ts';
 
@@ -94,6 +95,21 @@ export class KeyManager {
     });
     plaintext.fill(0);
     await writeFileDurable(path, wrapped);
+  }
+
+  /** Rotation (I-K6): a new newest epoch for new writes; older epochs stay readable. Drops this
+   * node's cached keys so its next lookup serves the new epoch. */
+  async rotate(tenant: string): Promise<number> {
+    const epoch = await addEpoch(this.opts.dir, tenant, this.opts.provider(tenant));
+    this.#evict(tenant);
+    return epoch;
+  }
+
+  /** The tenant's epochs and which provider wrapped each; no KMS call, no key material. */
+  status(tenant: string): { currentEpoch: number; epochs: EpochInfo[]; provider: string } {
+    const epochs = listEpochs(this.opts.dir, tenant);
+    if (epochs.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${tenant} has no keys`);
+    return { currentEpoch: epochs.at(-1)!.epoch, epochs, provider: this.providerKind(tenant) };
   }
 
   /** The tenant's unwrapped key material (cached up to the TTL). */
