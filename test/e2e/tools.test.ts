@@ -97,6 +97,7 @@ describe('real tools on the mount', () => {
         '--ioengine=psync',
         '--verify=crc32c',
         '--verify_fatal=1',
+        '--verify_state_save=0', // else fio leaves local-*-verify.state files in the cwd
         '--do_verify=1',
         '--fsync=512',
         '--runtime=30',
