@@ -1,7 +1,7 @@
 /**
  * A bounded pool of aligned buffers for O_DIRECT I/O: Node's Buffers may start anywhere, and
  * O_DIRECT needs the memory, offset and length aligned to the device's logical block size.
- * Buffers come from posix_memalign in the native addon (see ADR 0006 for the measurement
+ * Buffers come from posix_memalign in the native addon (see ADR 0010 for the measurement
  * against WebAssembly.Memory). They are allocated once and reused: first touch of fresh
  * memory is slow on this kind of VM, reuse runs at memcpy speed.
  */

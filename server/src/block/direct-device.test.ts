@@ -54,6 +54,9 @@ async function roundTrip(path: string, dev: DirectDevice): Promise<void> {
   const into = Buffer.alloc(bs);
   await dev.readInto(dev.dataStartBytes + total, into);
   expect(into.equals(one)).toBe(true);
+  const pooled = Buffer.alloc(2 * bs);
+  expect((await dev.read(dev.dataStartBytes + total, bs, pooled)).equals(one)).toBe(true);
+  expect(pooled.subarray(0, bs).equals(one)).toBe(true);
   // Aligned caller memory goes straight to the device (no bounce buffer), in both directions.
   const direct = directBuffer(2 * SEGMENT_BYTES);
   direct.set(whole.subarray(0, direct.length));

@@ -237,9 +237,13 @@ export class DirectDevice extends HandleDevice implements DeviceBackend {
     }
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  /** Reads `length` bytes at `offset`, into `into` when it is given and large enough. */
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     assertAligned(this, offset, length, false);
-    return this.readRaw(offset, length);
+    if (into === undefined || into.length < length) return this.readRaw(offset, length);
+    const out = into.subarray(0, length);
+    await this.readInto(offset, out);
+    return out;
   }
 
   /**
