@@ -154,7 +154,7 @@ export function kmsConfigFromOptions(o: KmsOptions): Record<string, unknown> | u
 
 /** Runs kiseki-kms; resolves with its JSON report, rejects with its error (code and message). */
 export function runKmsTool(
-  cmd: 'configure' | 'test' | 'show' | 'migrate' | 'rotate' | 'status',
+  cmd: 'configure' | 'test' | 'show' | 'migrate' | 'rotate' | 'status' | 'shred',
   home: string,
   tenant: string,
   config?: Record<string, unknown>,

@@ -155,7 +155,7 @@ key
     process.stdout.write(
       o.json
         ? `${JSON.stringify(r)}\n`
-        : `tenant ${name}: kms=${String(r.kms)} current epoch ${String(r.currentEpoch)}; epochs ${epochs.map((e) => `${e.epoch}(${e.wrappedBy ?? '?'})`).join(' ')}\n`,
+        : `tenant ${name}: kms=${String(r.kms)}${r.shredded ? ' SHREDDED' : ''} current epoch ${String(r.currentEpoch)}; epochs ${epochs.map((e) => `${e.epoch}(${e.wrappedBy ?? '?'})`).join(' ')}\n`,
     );
   });
 key
@@ -191,6 +191,23 @@ addKmsOptions(
     admin.close();
   }
 });
+tenant
+  .command('shred <name>')
+  .description(
+    'crypto-shred a tenant: its KEK is destroyed in its KMS; every node and client stops reading its data within the key cache TTL (I-K5). Irreversible',
+  )
+  .option('--yes', 'confirm: the data becomes unreadable for good')
+  .action(async (name: string, o: { yes?: boolean }) => {
+    if (!o.yes)
+      throw new KisekiError(
+        'KISEKI_E_INVAL',
+        `shredding makes tenant ${name}'s data unreadable for good: add --yes`,
+      );
+    await runKmsTool('shred', opts().home, name);
+    process.stdout.write(
+      `tenant ${name} shredded: its KEK is destroyed; cached keys expire within the key cache TTL\n`,
+    );
+  });
 tenant
   .command('list')
   .description('list tenants')

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,20 @@ describe('data-key epochs (rotation)', () => {
     expect(listEpochs(join(home, 'keys'), 't').map((e) => e.epoch)).toEqual([1]);
     tick(1_001);
     await expect(km.tenantKeys('t')).rejects.toMatchObject({ code: 'KISEKI_E_SHREDDED' });
+    km.close();
+  });
+
+  it('I-K5: shred refuses the tenant at once on this node, even if its KMS still answered; createTenant and rotate too', async () => {
+    const { home, km } = await setup();
+    const kekPath = join(home, 'kms', 't.kek');
+    const kek = readFileSync(kekPath);
+    await km.tenantKeys('t');
+    await km.shred('t');
+    expect(existsSync(kekPath)).toBe(false);
+    writeFileSync(kekPath, kek); // a KMS that still answers (AWS pending deletion, a stale replica)
+    await expect(km.tenantKeys('t')).rejects.toMatchObject({ code: 'KISEKI_E_SHREDDED' });
+    await expect(km.rotate('t')).rejects.toMatchObject({ code: 'KISEKI_E_SHREDDED' });
+    await km.shred('t'); // idempotent
     km.close();
   });
 });

@@ -4,7 +4,7 @@
  * newest epoch once key caches refresh (server and client `cacheTtlMs`), and every older epoch
  * stays readable — nothing here removes one (a cutover needs old data re-encrypted first).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
@@ -53,6 +53,7 @@ export async function addEpoch(
   tenant: string,
   provider: TenantKmsProvider,
 ): Promise<number> {
+  if (isShredded(keysDir, tenant)) throw shreddedError(tenant);
   const existing = listEpochs(keysDir, tenant);
   if (existing.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${tenant} has no keys`);
   const epoch = existing.at(-1)!.epoch + 1;
@@ -76,4 +77,38 @@ export async function addEpoch(
     throw err;
   }
   return epoch;
+}
+
+const SHREDDED_MARKER = 'shredded';
+
+/** Whether the tenant was crypto-shredded on this node (the marker outlives any KMS answer). */
+export function isShredded(keysDir: string, tenant: string): boolean {
+  return existsSync(join(tenantKeyDir(keysDir, tenant), SHREDDED_MARKER));
+}
+
+/**
+ * Crypto-shred (I-K5): first a durable marker, so this node refuses the tenant's keys from its
+ * next cache miss on even if the KMS still answers (an AWS key pending deletion, a KMS that is
+ * down right now); then the tenant KEK is destroyed in its KMS (both KMSes during a migration).
+ * Idempotent: run it again if the KMS was unreachable. Wrapped keys and ciphertext are left in
+ * place (a retention hold keeps ciphertext, never readability).
+ */
+export async function shredTenant(
+  keysDir: string,
+  tenant: string,
+  provider: TenantKmsProvider,
+): Promise<void> {
+  const dir = tenantKeyDir(keysDir, tenant);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!isShredded(keysDir, tenant)) {
+    await writeFileDurable(join(dir, SHREDDED_MARKER), Buffer.from(`${new Date().toISOString()}\n`));
+  }
+  await provider.destroyKek(tenant);
+}
+
+export function shreddedError(tenant: string): KisekiError {
+  return new KisekiError(
+    'KISEKI_E_SHREDDED',
+    `tenant ${tenant} was crypto-shredded: its data can no longer be read`,
+  );
 }

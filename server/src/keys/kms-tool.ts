@@ -10,6 +10,7 @@
  *                                                   re-wrapping every epoch (no downtime)
  *   kiseki-kms rotate    --home DIR --tenant NAME   add a data-key epoch (I-K6)
  *   kiseki-kms status    --home DIR --tenant NAME   epochs and the provider that wrapped each
+ *   kiseki-kms shred     --home DIR --tenant NAME   crypto-shred: mark, then destroy the KEK
  *
  * Prints one JSON object on stdout; on failure prints `kiseki-kms: CODE: message` on stderr and
  * exits 1. Never prints a secret or key.
@@ -17,7 +18,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KisekiError } from '@kiseki/proto';
-import { addEpoch, listEpochs } from './epochs.ts';
+import { addEpoch, isShredded, listEpochs, shredTenant } from './epochs.ts';
 import { KMS_CONFIG_BYTES_MAX, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
 import { KmsRegistry } from './registry.ts';
 
@@ -43,10 +44,10 @@ export async function main(argv: string[]): Promise<number> {
   if (
     !values.home ||
     !values.tenant ||
-    !['configure', 'test', 'show', 'migrate', 'rotate', 'status'].includes(cmd ?? '')
+    !['configure', 'test', 'show', 'migrate', 'rotate', 'status', 'shred'].includes(cmd ?? '')
   ) {
     process.stderr.write(
-      'usage: kiseki-kms configure|test|show|migrate|rotate|status --home DIR --tenant NAME\n',
+      'usage: kiseki-kms configure|test|show|migrate|rotate|status|shred --home DIR --tenant NAME\n',
     );
     return 2;
   }
@@ -66,12 +67,16 @@ export async function main(argv: string[]): Promise<number> {
     } else if (cmd === 'rotate') {
       const epoch = await addEpoch(keysDir, values.tenant, registry.providerFor(values.tenant));
       out = { tenant: values.tenant, epoch };
+    } else if (cmd === 'shred') {
+      await shredTenant(keysDir, values.tenant, registry.providerFor(values.tenant));
+      out = { tenant: values.tenant, shredded: true };
     } else if (cmd === 'status') {
       const epochs = listEpochs(keysDir, values.tenant);
       if (epochs.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${values.tenant} has no keys`);
       out = {
         tenant: values.tenant,
         kms: registry.providerFor(values.tenant).kind,
+        shredded: isShredded(keysDir, values.tenant),
         currentEpoch: epochs.at(-1)!.epoch,
         epochs,
       };

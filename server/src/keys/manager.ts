@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
-import { addEpoch, type EpochInfo, listEpochs } from './epochs.ts';
+import { addEpoch, type EpochInfo, isShredded, listEpochs, shreddedError, shredTenant } from './epochs.ts';
 import type { TenantKmsProvider } from './providers/provider.ts';
 import { writeFileDurable } from './secret-file.ts';
 
@@ -84,6 +84,7 @@ export class KeyManager {
     // while a tenant's KMS is down (that tenant's reads then fail with KISEKI_E_UNAVAILABLE).
     const path = join(this.#tenantDir(tenant), 'epoch-1.wrapped');
     if (existsSync(path)) return;
+    if (isShredded(this.opts.dir, tenant)) throw shreddedError(tenant);
     const provider = this.opts.provider(tenant);
     await provider.ensureKek(tenant);
     await mkdir(this.#tenantDir(tenant), { recursive: true, mode: 0o700 });
@@ -105,6 +106,13 @@ export class KeyManager {
     return epoch;
   }
 
+  /** Crypto-shred (I-K5): marks the tenant shredded, drops this node's cached keys, destroys
+   * the KEK in the tenant's KMS. Other nodes and clients stop within their key cache TTL. */
+  async shred(tenant: string): Promise<void> {
+    await shredTenant(this.opts.dir, tenant, this.opts.provider(tenant));
+    this.#evict(tenant);
+  }
+
   /** The tenant's epochs and which provider wrapped each; no KMS call, no key material. */
   status(tenant: string): { currentEpoch: number; epochs: EpochInfo[]; provider: string } {
     const epochs = listEpochs(this.opts.dir, tenant);
@@ -118,6 +126,7 @@ export class KeyManager {
     const hit = this.#cache.get(tenant);
     if (hit && hit.expiresAtMs > now) return hit.set;
     if (hit) this.#evict(tenant);
+    if (isShredded(this.opts.dir, tenant)) throw shreddedError(tenant);
     const provider = this.opts.provider(tenant);
     let files: string[];
     try {

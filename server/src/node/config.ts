@@ -129,7 +129,7 @@ export function loadConfig(home: string, overrides: Partial<NodeConfig> = {}): N
       throw new KisekiError('KISEKI_E_INVAL', `config: ${file} must hold a JSON object`);
     }
     for (const [k, v] of Object.entries(fromFile)) {
-      if (SECRET_LIKE.test(k))
+      if (SECRET_LIKE.test(k) && !KEYS.has(k))
         throw new KisekiError(
           'KISEKI_E_INVAL',
           `config: '${k}' looks like a secret; keys never go in config files`,

@@ -1,0 +1,104 @@
+/**
+ * I-K5 crypto-shred: `kiseki tenant shred` on a tenant whose KEK is in a real SoftHSM2 token,
+ * while a client has its file open and cached (memory and the L2 disk cache): within the bound
+ * (server key cache TTL + client key cache TTL) reads fail with KISEKI_E_SHREDDED, no plaintext
+ * of the tenant is on any cache on disk, and another tenant is untouched.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pkcs11Kms } from '../../../server/src/keys/providers/pkcs11.ts';
+import { createSoftHsmToken, type SoftHsmToken, softHsmAvailable } from '../../kms-servers/softhsm.ts';
+import { CLI_BIN, cleanup, filesUnder, type ServerHandle, sdk, startServer, tempDir } from '../harness.ts';
+
+const run = promisify(execFile);
+const KEY_CACHE_TTL_MS = 1_000;
+/** Server cache + client cache + one poll and some slack on a loaded machine. */
+const SHRED_BOUND_MS = 2 * KEY_CACHE_TTL_MS + 3_000;
+const MIB = 1024 * 1024;
+
+describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
+  let token: SoftHsmToken;
+  let server: ServerHandle;
+  let cacheDir: string;
+  const kiseki = async (...args: string[]) =>
+    (await run(CLI_BIN, ['--home', server.home, ...args], { timeout: 120_000, env: process.env })).stdout;
+
+  beforeAll(async () => {
+    token = createSoftHsmToken();
+    process.env.SOFTHSM2_CONF = token.conf;
+    writeFileSync(join(token.dir, 'pin'), token.pin, { mode: 0o600 });
+    const home = tempDir('shred-home');
+    cacheDir = tempDir('shred-cache');
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ keyCacheTtlMs: KEY_CACHE_TTL_MS }));
+    server = await startServer({ home, deviceSizeBytes: 256 * MIB });
+    await kiseki(
+      ...['tenant', 'create', 'victim', '--kms', 'pkcs11', '--kms-library', token.library],
+      ...['--kms-token-label', token.tokenLabel, '--kms-pin-file', join(token.dir, 'pin')],
+    );
+    await kiseki('tenant', 'create', 'bystander');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    token?.cleanup();
+    if (server) cleanup(server.home);
+    if (cacheDir) cleanup(cacheDir);
+  });
+
+  it('I-K5: reads fail with KISEKI_E_SHREDDED within the bound, caches on disk hold no plaintext, other tenants untouched', async () => {
+    const marker = `victim-plaintext-${'x'.repeat(16)}`;
+    const body = Buffer.from(`${marker}\n`.repeat(40_000)); // ~1 MiB: real chunks, in the L2 cache
+    const victim = await sdk(server, 'victim', {
+      l2: { dir: cacheDir, capacityBytes: 64 * MIB, mode: 'organic' },
+    });
+    const bystander = await sdk(server, 'bystander');
+    try {
+      await victim.fs.writeFile('/secret.txt', body);
+      expect((await victim.fs.readFile('/secret.txt')).equals(body)).toBe(true);
+      await bystander.fs.writeFile('/fine.txt', Buffer.from('still here'));
+      expect(victim.client.l2!.stats().entries).toBeGreaterThan(0); // the L2 disk cache holds its chunks
+
+      await expect(kiseki('tenant', 'shred', 'victim')).rejects.toThrow(/add --yes/);
+      const t0 = Date.now();
+      expect(await kiseki('tenant', 'shred', 'victim', '--yes')).toMatch(/tenant victim shredded/);
+
+      let err: (Error & { code?: string }) | undefined;
+      while (Date.now() - t0 < SHRED_BOUND_MS + 5_000) {
+        err = await victim.fs.readFile('/secret.txt').then(
+          () => undefined,
+          (e: Error & { code?: string }) => e,
+        );
+        if (err) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const elapsedMs = Date.now() - t0;
+      expect(err?.code).toBe('KISEKI_E_SHREDDED');
+      expect(elapsedMs).toBeLessThan(SHRED_BOUND_MS);
+      if (process.env.KISEKI_REPORT_SHRED_MS)
+        process.stderr.write(`shred took effect after ${elapsedMs} ms\n`);
+      await expect(victim.fs.writeFile('/more.txt', Buffer.from('no'))).rejects.toMatchObject({
+        code: 'KISEKI_E_SHREDDED',
+      });
+      await expect(sdk(server, 'victim').then((k) => k.fs.readFile('/secret.txt'))).rejects.toMatchObject({
+        code: 'KISEKI_E_SHREDDED',
+      });
+
+      expect((await bystander.fs.readFile('/fine.txt')).toString()).toBe('still here');
+      for (const f of filesUnder(cacheDir)) expect(readFileSync(f).includes(marker), f).toBe(false);
+      for (const f of filesUnder(server.home)) expect(readFileSync(f).includes(marker), f).toBe(false);
+      const hsm = new Pkcs11Kms({ library: token.library, tokenLabel: token.tokenLabel, pin: token.pin });
+      expect(await hsm.health({ tenant: 'victim' })).toMatchObject({
+        ok: false,
+        detail: /no KEK in the token/,
+      });
+      await hsm.close();
+      expect(await kiseki('key', 'status', 'victim')).toMatch(/kms=pkcs11 SHREDDED/);
+      await expect(kiseki('key', 'rotate', 'victim')).rejects.toThrow(/crypto-shredded/);
+    } finally {
+      await victim.close().catch(() => {});
+      await bystander.close();
+    }
+  });
+});
