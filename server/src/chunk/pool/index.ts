@@ -25,3 +25,11 @@ export {
   spaceFactor,
   toleratedLosses,
 } from './policy.ts';
+export {
+  type ChunkLocation,
+  localDevice,
+  type PieceDevice,
+  type PieceLocation,
+  PoolStore,
+  type RepairResult,
+} from './pool-store.ts';
