@@ -154,7 +154,7 @@ export function kmsConfigFromOptions(o: KmsOptions): Record<string, unknown> | u
 
 /** Runs kiseki-kms; resolves with its JSON report, rejects with its error (code and message). */
 export function runKmsTool(
-  cmd: 'configure' | 'test' | 'show' | 'migrate' | 'rotate' | 'status' | 'shred',
+  cmd: 'configure' | 'test' | 'show' | 'migrate' | 'rotate' | 'status' | 'shred' | 'audit',
   home: string,
   tenant: string,
   config?: Record<string, unknown>,
@@ -199,4 +199,29 @@ export function formatKmsReport(r: Record<string, unknown>): string {
   const h = r.health as { ok?: boolean; detail?: string; latencyMs?: number } | undefined;
   const rt = typeof r.roundTripMs === 'number' ? `, data key round trip ${r.roundTripMs.toFixed(1)} ms` : '';
   return `tenant ${String(r.tenant)}: kms=${String(r.kind)} ${h?.ok ? 'ok' : 'FAILED'} (${h?.detail ?? ''}${rt})${r.error ? `: ${String(r.error)}` : ''}\n`;
+}
+
+/** The audit trail as lines: time, actor, operation, epoch, provider, outcome. */
+export function formatAudit(r: Record<string, unknown>): string {
+  const records = r.records as Array<{
+    seq: number;
+    atMs: number;
+    actor: string;
+    op: string;
+    epoch?: number;
+    kms?: string;
+    outcome: string;
+    code?: string;
+  }>;
+  const chain = r.chain as { ok: boolean; brokenAt?: number };
+  const lines = records.map(
+    (x) =>
+      `${String(x.seq).padStart(5)} ${new Date(x.atMs).toISOString()} ${x.actor.padEnd(16)} ${x.op.padEnd(14)} ${x.epoch === undefined ? '-' : `epoch ${x.epoch}`} kms=${x.kms ?? '-'} ${x.outcome}${x.code ? ` ${x.code}` : ''}`,
+  );
+  lines.push(
+    chain.ok
+      ? `chain ok (${records.length} records)`
+      : `CHAIN BROKEN at record ${chain.brokenAt}: the trail was altered`,
+  );
+  return `${lines.join('\n')}\n`;
 }

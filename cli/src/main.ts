@@ -15,7 +15,14 @@ import {
   stage,
 } from './cache.ts';
 import { caPath, credentialPath, defaultHome, defaultMount, serverAddress } from './home.ts';
-import { addKmsOptions, formatKmsReport, type KmsOptions, kmsConfigFromOptions, runKmsTool } from './kms.ts';
+import {
+  addKmsOptions,
+  formatAudit,
+  formatKmsReport,
+  type KmsOptions,
+  kmsConfigFromOptions,
+  runKmsTool,
+} from './kms.ts';
 import { formatGroups, RaftAdmin } from './raft.ts';
 import { MOUNT_BIN, up } from './up.ts';
 
@@ -166,6 +173,16 @@ key
       'KISEKI_E_UNSUPPORTED',
       'key cutover is not implemented yet: retiring an epoch needs its data re-encrypted under a newer one first (issue 5)',
     );
+  });
+
+program
+  .command('audit <tenant>')
+  .description("the tenant's key audit trail (every key operation, who and when), with its hash-chain check")
+  .option('--json', 'print the trail as JSON')
+  .action(async (name: string, o: { json?: boolean }) => {
+    const r = await runKmsTool('audit', opts().home, name);
+    process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : formatAudit(r));
+    if (!(r.chain as { ok: boolean }).ok) process.exitCode = 1;
   });
 
 const tenant = program.command('tenant').description('manage tenants');

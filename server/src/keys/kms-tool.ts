@@ -11,13 +11,16 @@
  *   kiseki-kms rotate    --home DIR --tenant NAME   add a data-key epoch (I-K6)
  *   kiseki-kms status    --home DIR --tenant NAME   epochs and the provider that wrapped each
  *   kiseki-kms shred     --home DIR --tenant NAME   crypto-shred: mark, then destroy the KEK
+ *   kiseki-kms audit     --home DIR --tenant NAME   the tenant's key audit trail and its chain check
  *
  * Prints one JSON object on stdout; on failure prints `kiseki-kms: CODE: message` on stderr and
  * exits 1. Never prints a secret or key.
  */
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KisekiError } from '@kiseki/proto';
+import { audited, readAudit, verifyAudit } from './audit.ts';
 import { addEpoch, isShredded, listEpochs, shredTenant } from './epochs.ts';
 import { KMS_CONFIG_BYTES_MAX, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
 import { KmsRegistry } from './registry.ts';
@@ -44,32 +47,47 @@ export async function main(argv: string[]): Promise<number> {
   if (
     !values.home ||
     !values.tenant ||
-    !['configure', 'test', 'show', 'migrate', 'rotate', 'status', 'shred'].includes(cmd ?? '')
+    !['configure', 'test', 'show', 'migrate', 'rotate', 'status', 'shred', 'audit'].includes(cmd ?? '')
   ) {
     process.stderr.write(
-      'usage: kiseki-kms configure|test|show|migrate|rotate|status|shred --home DIR --tenant NAME\n',
+      'usage: kiseki-kms configure|test|show|migrate|rotate|status|shred|audit --home DIR --tenant NAME\n',
     );
     return 2;
   }
   const home = resolve(values.home);
   const keysDir = join(home, 'keys');
+  const actor = `admin:${userInfo().username}`;
   const registry = new KmsRegistry({ dir: keysDir, internalDir: join(home, 'kms') });
   const signal = AbortSignal.timeout(Number(values['timeout-ms'] ?? 60_000));
   try {
     let out: unknown;
     if (cmd === 'configure')
-      out = await registry.configure(values.tenant, parseKmsConfig(await readStdin()), { signal });
+      out = await registry.configure(values.tenant, parseKmsConfig(await readStdin()), { signal, actor });
     else if (cmd === 'migrate') {
       out = await registry.migrate(values.tenant, parseKmsConfig(await readStdin()), {
         signal,
+        actor,
         onProgress: (done, total) => process.stderr.write(`kiseki-kms: re-wrapped ${done}/${total} epochs\n`),
       });
     } else if (cmd === 'rotate') {
-      const epoch = await addEpoch(keysDir, values.tenant, registry.providerFor(values.tenant));
+      const provider = registry.providerFor(values.tenant);
+      const epoch = await audited(
+        keysDir,
+        values.tenant,
+        { op: 'key.rotate', actor, kms: provider.kind },
+        () => addEpoch(keysDir, values.tenant!, provider),
+        (e) => e,
+      );
       out = { tenant: values.tenant, epoch };
     } else if (cmd === 'shred') {
-      await shredTenant(keysDir, values.tenant, registry.providerFor(values.tenant));
+      const provider = registry.providerFor(values.tenant);
+      await audited(keysDir, values.tenant, { op: 'tenant.shred', actor, kms: provider.kind }, () =>
+        shredTenant(keysDir, values.tenant!, provider),
+      );
       out = { tenant: values.tenant, shredded: true };
+    } else if (cmd === 'audit') {
+      const records = readAudit(keysDir, values.tenant);
+      out = { tenant: values.tenant, chain: verifyAudit(records), records };
     } else if (cmd === 'status') {
       const epochs = listEpochs(keysDir, values.tenant);
       if (epochs.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${values.tenant} has no keys`);

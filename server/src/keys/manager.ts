@@ -10,11 +10,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
+import { appendAudit, audited } from './audit.ts';
 import { addEpoch, type EpochInfo, isShredded, listEpochs, shreddedError, shredTenant } from './epochs.ts';
 import type { TenantKmsProvider } from './providers/provider.ts';
 import { writeFileDurable } from './secret-file.ts';
 
 export const TENANT_KEY_CACHE_TTL_MS_DEFAULT = 60_000;
+/** The actor named in audit records of operations the server does itself. */
+const SERVER_ACTOR = 'kiseki-server';
 
 export interface EpochKeyMaterial {
   readonly epoch: number;
@@ -89,19 +92,33 @@ export class KeyManager {
     await provider.ensureKek(tenant);
     await mkdir(this.#tenantDir(tenant), { recursive: true, mode: 0o700 });
     // The wrapped key is written only after the KMS returned it: an unavailable KMS leaves no file.
-    const { plaintext, wrapped } = await provider.generateDataKey({
+    await audited(
+      this.opts.dir,
       tenant,
-      epoch: 1,
-      purpose: 'tenant-data-key',
-    });
-    plaintext.fill(0);
-    await writeFileDurable(path, wrapped);
+      { op: 'key.create', actor: SERVER_ACTOR, kms: provider.kind, epoch: 1 },
+      async () => {
+        const { plaintext, wrapped } = await provider.generateDataKey({
+          tenant,
+          epoch: 1,
+          purpose: 'tenant-data-key',
+        });
+        plaintext.fill(0);
+        await writeFileDurable(path, wrapped);
+      },
+    );
   }
 
   /** Rotation (I-K6): a new newest epoch for new writes; older epochs stay readable. Drops this
    * node's cached keys so its next lookup serves the new epoch. */
   async rotate(tenant: string): Promise<number> {
-    const epoch = await addEpoch(this.opts.dir, tenant, this.opts.provider(tenant));
+    const provider = this.opts.provider(tenant);
+    const epoch = await audited(
+      this.opts.dir,
+      tenant,
+      { op: 'key.rotate', actor: SERVER_ACTOR, kms: provider.kind },
+      () => addEpoch(this.opts.dir, tenant, provider),
+      (e) => e,
+    );
     this.#evict(tenant);
     return epoch;
   }
@@ -109,8 +126,14 @@ export class KeyManager {
   /** Crypto-shred (I-K5): marks the tenant shredded, drops this node's cached keys, destroys
    * the KEK in the tenant's KMS. Other nodes and clients stop within their key cache TTL. */
   async shred(tenant: string): Promise<void> {
-    await shredTenant(this.opts.dir, tenant, this.opts.provider(tenant));
+    const provider = this.opts.provider(tenant);
     this.#evict(tenant);
+    await audited(
+      this.opts.dir,
+      tenant,
+      { op: 'tenant.shred', actor: SERVER_ACTOR, kms: provider.kind },
+      () => shredTenant(this.opts.dir, tenant, provider),
+    );
   }
 
   /** The tenant's epochs and which provider wrapped each; no KMS call, no key material. */
@@ -135,15 +158,41 @@ export class KeyManager {
       throw new KisekiError('KISEKI_E_NOENT', `tenant ${tenant} has no keys`);
     }
     const epochs: EpochKeyMaterial[] = [];
-    for (const f of files) {
-      const epoch = Number(/\d+/.exec(f)![0]);
-      const wrapped = await readFile(join(this.#tenantDir(tenant), f));
-      const tenantKey = Buffer.from(
-        await provider.unwrap(wrapped, { tenant, epoch, purpose: 'tenant-data-key' }),
-      );
-      epochs.push({ epoch, tenantKey, systemPart: this.#systemPart(tenant, epoch) });
+    try {
+      for (const f of files) {
+        const epoch = Number(/\d+/.exec(f)![0]);
+        const wrapped = await readFile(join(this.#tenantDir(tenant), f));
+        const tenantKey = Buffer.from(
+          await provider.unwrap(wrapped, { tenant, epoch, purpose: 'tenant-data-key' }),
+        );
+        epochs.push({ epoch, tenantKey, systemPart: this.#systemPart(tenant, epoch) });
+      }
+    } catch (err) {
+      for (const e of epochs) {
+        e.tenantKey.fill(0);
+        e.systemPart.fill(0);
+      }
+      // A refusal (wrong blob, credentials) is evidence; an outage or a shred is not news.
+      const code = (err as { code?: unknown }).code;
+      if (code === 'KISEKI_E_CRYPTO' || code === 'KISEKI_E_AUTH' || code === 'KISEKI_E_CORRUPT') {
+        await appendAudit(this.opts.dir, tenant, {
+          op: 'key.unwrap',
+          actor: SERVER_ACTOR,
+          kms: provider.kind,
+          outcome: 'failed',
+          code,
+        });
+      }
+      throw err;
     }
     if (epochs.length === 0) throw new KisekiError('KISEKI_E_NOENT', `tenant ${tenant} has no keys`);
+    await appendAudit(this.opts.dir, tenant, {
+      op: 'key.unwrap',
+      actor: SERVER_ACTOR,
+      kms: provider.kind,
+      epoch: Math.max(...epochs.map((e) => e.epoch)),
+      outcome: 'ok',
+    });
     const set: TenantKeySet = {
       currentEpoch: Math.max(...epochs.map((e) => e.epoch)),
       epochs,

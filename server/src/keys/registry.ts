@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KisekiError } from '@kiseki/proto';
+import { audited } from './audit.ts';
 import { createKmsProvider, type KmsConfig, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
 import { migratingProvider } from './providers/migrating.ts';
 import {
@@ -146,7 +147,20 @@ export class KmsRegistry {
 
   /** Proves `cfg` works for `tenant` (KEK exists or is made, a data key round-trips), then
    * saves it. Nothing is saved when any step fails. */
-  async configure(tenant: string, cfg: KmsConfig, opts?: { signal?: AbortSignal }): Promise<KmsTestReport> {
+  async configure(
+    tenant: string,
+    cfg: KmsConfig,
+    opts?: { signal?: AbortSignal; actor?: string },
+  ): Promise<KmsTestReport> {
+    return audited(
+      this.#o.dir,
+      tenant,
+      { op: 'kms.configure', actor: opts?.actor ?? 'kiseki-server', kms: cfg.kind },
+      () => this.#configure(tenant, cfg, opts),
+    );
+  }
+
+  async #configure(tenant: string, cfg: KmsConfig, opts?: { signal?: AbortSignal }): Promise<KmsTestReport> {
     assertTenantName(tenant);
     const existing = this.existingKind(tenant);
     if (existing && existing !== cfg.kind) {
@@ -189,7 +203,20 @@ export class KmsRegistry {
   async migrate(
     tenant: string,
     cfg: KmsConfig,
-    opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+    opts: { signal?: AbortSignal; actor?: string; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<KmsMigrateReport> {
+    return audited(
+      this.#o.dir,
+      tenant,
+      { op: 'kms.migrate', actor: opts.actor ?? 'kiseki-server', kms: cfg.kind },
+      () => this.#migrate(tenant, cfg, opts),
+    );
+  }
+
+  async #migrate(
+    tenant: string,
+    cfg: KmsConfig,
+    opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
   ): Promise<KmsMigrateReport> {
     assertTenantName(tenant);
     const prevPath = this.previousConfigPath(tenant);

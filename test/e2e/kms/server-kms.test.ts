@@ -297,6 +297,16 @@ describe.skipIf(!softHsmAvailable() || !pyKmipAvailable())('tenant KMS providers
     } finally {
       await a.close();
     }
+    const trail = await kiseki(['audit', 'alpha']);
+    for (const re of [
+      /admin:\S+\s+kms\.configure .*kms=vault ok/,
+      /kiseki-server\s+key\.create .*epoch 1 kms=vault ok/,
+      /kiseki-server\s+key\.unwrap/,
+      /admin:\S+\s+key\.rotate .*epoch 2 kms=vault ok/,
+      /chain ok/,
+    ]) {
+      expect(trail).toMatch(re);
+    }
     await expect(kiseki(['key', 'cutover', 'alpha', '2'])).rejects.toThrow(
       /not implemented yet: retiring an epoch needs its data re-encrypted/,
     );

@@ -96,6 +96,9 @@ describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
       await hsm.close();
       expect(await kiseki('key', 'status', 'victim')).toMatch(/kms=pkcs11 SHREDDED/);
       await expect(kiseki('key', 'rotate', 'victim')).rejects.toThrow(/crypto-shredded/);
+      expect(await kiseki('audit', 'victim')).toMatch(
+        /admin:\S+\s+tenant\.shred .*kms=pkcs11 ok\n(.*\n)*chain ok/,
+      );
     } finally {
       await victim.close().catch(() => {});
       await bystander.close();
