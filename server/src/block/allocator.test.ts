@@ -170,6 +170,7 @@ describe('DeviceAllocator: on-device bitmap with a mirror (I-C7, I-C8)', () => {
     );
     for (const r of refs) expect((r.start * BS) % BS).toBe(0);
     await a.free(refs[1]!);
+    await expect(a.read(refs[1]!)).rejects.toThrow(expect.objectContaining({ code: 'KISEKI_E_NOENT' }));
     const { allocator: b, report } = await DeviceAllocator.open(dev.crashImage());
     expect(report).toMatchObject({ repairedPages: 0, leakedBlocks: 0, extents: 2 });
     expect(b.stats.usedBlocks).toBe(refs[0]!.count + refs[2]!.count);

@@ -239,13 +239,26 @@ export class DeviceAllocator {
     }
   }
 
-  /** Reads an extent's payload and owner, checking header and CRC-32C (KISEKI_E_CORRUPT otherwise). */
+  /**
+   * Reads an extent's payload and owner, checking header and CRC-32C (KISEKI_E_CORRUPT
+   * otherwise). An extent that is not allocated → KISEKI_E_NOENT.
+   */
   async read(ref: ExtentRef): Promise<{ payload: Buffer; owner: Uint8Array }> {
     this.checkUsable();
-    invariant(
-      this.bitmap.isRangeUsed(ref),
-      `read of extent [${ref.start}, +${ref.count}) that is not allocated`,
-    );
+    if (
+      !Number.isSafeInteger(ref.start) ||
+      !Number.isSafeInteger(ref.count) ||
+      ref.start < 0 ||
+      ref.count < 1 ||
+      ref.start + ref.count > this.bitmap.blocks ||
+      !this.bitmap.isRangeUsed(ref)
+    ) {
+      // A stale reference (the extent was freed, maybe reused): expected when an index lags.
+      throw new KisekiError(
+        'KISEKI_E_NOENT',
+        `extent [${ref.start}, +${ref.count}) is not allocated on this device`,
+      );
+    }
     const bytes = await this.device.read(this.offsetOf(ref.start), ref.count * this.layout.bs);
     const h = decodeExtentHeader(bytes);
     const where = `extent [${ref.start}, +${ref.count})`;

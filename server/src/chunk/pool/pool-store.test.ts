@@ -51,17 +51,19 @@ describe('PoolStore: EC 4+2 across 3 nodes and 6 devices', () => {
     for (const down of subsets(devices, 2)) {
       for (const d of down) d.state = 'down';
       for (const c of chunks) {
-        const got = await store.get(c.loc);
+        const got = await store.get(c.id, c.loc);
         expect(Buffer.from(got.bytes).equals(c.data)).toBe(true);
       }
       for (const d of down) d.state = 'active';
     }
     for (const down of subsets(devices, 3).slice(0, 5)) {
       for (const d of down) d.state = 'down';
-      for (const c of chunks) await expect(store.get(c.loc)).rejects.toThrow(unavailable);
+      for (const c of chunks) await expect(store.get(c.id, c.loc)).rejects.toThrow(unavailable);
       await expect(store.put(idOf(Buffer.from('x')), Buffer.from('x'))).rejects.toThrow(unavailable);
       for (const d of down) d.state = 'active';
-      expect(Buffer.from((await store.get(chunks[0]!.loc)).bytes).equals(chunks[0]!.data)).toBe(true);
+      expect(
+        Buffer.from((await store.get(chunks[0]!.id, chunks[0]!.loc)).bytes).equals(chunks[0]!.data),
+      ).toBe(true);
     }
   });
 
@@ -84,7 +86,8 @@ describe('PoolStore: EC 4+2 across 3 nodes and 6 devices', () => {
       2,
     )) {
       for (const d of down) d.state = 'down';
-      for (const c of chunks) expect(Buffer.from((await store.get(c.loc)).bytes).equals(c.data)).toBe(true);
+      for (const c of chunks)
+        expect(Buffer.from((await store.get(c.id, c.loc)).bytes).equals(c.data)).toBe(true);
       for (const d of down) d.state = 'active';
     }
   });
@@ -99,13 +102,47 @@ describe('PoolStore: EC 4+2 across 3 nodes and 6 devices', () => {
       const blocksBefore = await firstExtentByte(mem);
       mem.flipBit(blocksBefore + loc.pieces[i]!.extent.start * 4096 + 64 + 1000, 3);
     }
-    const got = await store.get(loc);
+    const got = await store.get(c!.id, loc);
     expect(Buffer.from(got.bytes).equals(c!.data)).toBe(true);
     expect(got.degraded).toEqual([0, 4]);
-    const { location, repaired } = await store.repair(c!.id, loc);
+    const { location, repaired, release } = await store.repair(c!.id, loc);
     expect(repaired).toEqual([0, 4]);
-    expect((await store.get(location)).degraded).toEqual([]);
+    await store.release(release);
+    expect((await store.get(c!.id, location)).degraded).toEqual([]);
     expect((await store.repair(c!.id, location)).repaired).toEqual([]);
+  });
+
+  it('evacuation: repair moves every piece off a draining device, which ends up empty', async () => {
+    const { store, devices } = await memoryPool([3, 3, 2]);
+    const chunks = await putSome(store, 6);
+    const drain = devices[0]!;
+    expect(drain.stats.usedBlocks).toBeGreaterThan(0);
+    drain.state = 'draining';
+    for (const c of chunks) {
+      const r = await store.repair(c.id, c.loc);
+      expect(r.repaired).toEqual([]);
+      // Until the new location is stored and the old pieces released, the old one still reads.
+      expect(Buffer.from((await store.get(c.id, c.loc)).bytes).equals(c.data)).toBe(true);
+      await store.release(r.release);
+      c.loc = r.location;
+      expect(c.loc.pieces.some((p) => p.deviceId === drain.deviceId)).toBe(false);
+    }
+    expect(drain.stats.usedBlocks).toBe(0);
+    for (const c of chunks) expect((await store.get(c.id, c.loc)).degraded).toEqual([]);
+  });
+
+  it('a stale location whose extents were released and reused never returns another chunk (replicas too)', async () => {
+    const { store, devices } = await memoryPool([2, 2, 2], { kind: 'replicas', copies: 2 });
+    const [a] = await putSome(store, 1, 50_000);
+    const stale = a!.loc;
+    for (const d of devices) if (stale.pieces.some((p) => p.deviceId === d.deviceId)) d.state = 'draining';
+    const r = await store.repair(a!.id, stale);
+    await store.release(r.release);
+    for (const d of devices) d.state = 'active';
+    const others = await putSome(store, 8, 50_000); // likely to reuse the released extents
+    expect(others.length).toBe(8);
+    await expect(store.get(a!.id, stale)).rejects.toThrow(unavailable);
+    expect(Buffer.from((await store.get(a!.id, r.location)).bytes).equals(a!.data)).toBe(true);
   });
 
   it('I-C6: a new policy applies to new chunks; old chunks keep their code; replicas:3 survive 2 losses', async () => {
@@ -122,8 +159,8 @@ describe('PoolStore: EC 4+2 across 3 nodes and 6 devices', () => {
     )) {
       d.state = 'down';
     }
-    expect(Buffer.from((await store.get(fresh!.loc)).bytes).equals(fresh!.data)).toBe(true);
-    expect(Buffer.from((await store.get(old!.loc)).bytes).equals(old!.data)).toBe(true);
+    expect(Buffer.from((await store.get(fresh!.id, fresh!.loc)).bytes).equals(fresh!.data)).toBe(true);
+    expect(Buffer.from((await store.get(old!.id, old!.loc)).bytes).equals(old!.data)).toBe(true);
   });
 });
 
@@ -156,14 +193,15 @@ describe.runIf(process.getuid?.() === 0)('PoolStore on 6 real loop devices', () 
       const chunks = await putSome(store, 3, MiB);
       for (const down of [devices.slice(0, 2), devices.slice(2, 4), [devices[1]!, devices[5]!]]) {
         for (const d of down) d.state = 'down';
-        for (const c of chunks) expect(Buffer.from((await store.get(c.loc)).bytes).equals(c.data)).toBe(true);
+        for (const c of chunks)
+          expect(Buffer.from((await store.get(c.id, c.loc)).bytes).equals(c.data)).toBe(true);
         for (const d of down) d.state = 'active';
       }
       devices[0]!.state = 'down';
       for (const c of chunks) {
         c.loc = (await store.repair(c.id, c.loc)).location;
         expect(c.loc.pieces.some((p) => p.deviceId === 'd0')).toBe(false);
-        expect(Buffer.from((await store.get(c.loc)).bytes).equals(c.data)).toBe(true);
+        expect(Buffer.from((await store.get(c.id, c.loc)).bytes).equals(c.data)).toBe(true);
       }
     } finally {
       for (const a of allocators) await a.close().catch(() => undefined);

@@ -8,7 +8,10 @@
  * - `get` reads the pieces it needs and reconstructs from any k good fragments (or any good
  *   copy); a corrupt piece is treated as missing, never returned (CRC checks at both layers).
  * - `repair` (scrub) reads every piece, rebuilds the missing or damaged ones and writes them to
- *   healthy devices (the same device when it is still up, else a new one by placement).
+ *   healthy devices (the same device when it is still up, else a new one by placement), and
+ *   moves pieces off draining devices (evacuation). The replaced extents are freed only by
+ *   `release`, after the caller stored the new location.
+ * - Every piece is checked against its owner tag (chunk id + index) as well as its CRC.
  *
  * The chunk → location index is the caller's (it lives with the chunk index); this class is
  * stateless beyond its device list. Devices here are local allocators; remote devices (the
@@ -28,7 +31,7 @@ export interface PieceDevice {
   /** 'down' devices are neither read nor written; 'draining' ones are read but get no new pieces. */
   state: 'active' | 'draining' | 'down';
   write(payload: Uint8Array, owner: Uint8Array): Promise<ExtentRef>;
-  read(ref: ExtentRef): Promise<{ payload: Uint8Array }>;
+  read(ref: ExtentRef): Promise<{ payload: Uint8Array; owner: Uint8Array }>;
   free(ref: ExtentRef): Promise<void>;
   readonly stats: { blocks: number; usedBlocks: number; blockSizeBytes: number };
 }
@@ -64,6 +67,10 @@ export interface RepairResult {
   readonly location: ChunkLocation;
   /** Pieces that were missing or damaged and were rewritten. */
   readonly repaired: readonly number[];
+  /** Good pieces moved off draining devices. */
+  readonly moved: readonly number[];
+  /** The replaced pieces: `release` them after storing `location`. */
+  readonly release: readonly PieceLocation[];
 }
 
 /** Owner tag of piece `index` of a chunk: the chunk id's first 15 bytes and the index. */
@@ -132,12 +139,12 @@ export class PoolStore {
    * The chunk's bytes, from whatever pieces are readable. Fewer than k good fragments (or no
    * good copy) → KISEKI_E_UNAVAILABLE; `degraded` lists the pieces that could not be used.
    */
-  async get(loc: ChunkLocation): Promise<{ bytes: Uint8Array; degraded: number[] }> {
+  async get(chunkId: ChunkIdHex, loc: ChunkLocation): Promise<{ bytes: Uint8Array; degraded: number[] }> {
     const policy = policyAt(this.pool, loc.epoch);
     if (policy.kind === 'replicas') {
       const degraded: number[] = [];
       for (const [i, p] of loc.pieces.entries()) {
-        const got = await this.readPiece(p);
+        const got = await this.readPiece(chunkId, i, p);
         if (got !== undefined) return { bytes: got, degraded };
         degraded.push(i);
       }
@@ -146,8 +153,7 @@ export class PoolStore {
         `no readable copy of the chunk among ${loc.pieces.length}; it returns with its devices`,
       );
     }
-    const frags = await this.readAll(loc);
-    const out = decodeChunk(frags, policy);
+    const out = decodeChunk(await this.readAll(chunkId, loc), policy);
     const degraded = [...out.rebuilt.keys()].sort((a, b) => a - b);
     return { bytes: out.chunk, degraded };
   }
@@ -160,42 +166,61 @@ export class PoolStore {
    */
   async repair(chunkId: ChunkIdHex, loc: ChunkLocation): Promise<RepairResult> {
     const policy = policyAt(this.pool, loc.epoch);
+    const got = await this.readAll(chunkId, loc);
     const rebuilt = new Map<number, Uint8Array>();
     if (policy.kind === 'ec') {
-      for (const [i, f] of decodeChunk(await this.readAll(loc), policy).rebuilt) rebuilt.set(i, f);
+      for (const [i, f] of decodeChunk(got, policy).rebuilt) rebuilt.set(i, f);
     } else {
-      const copies = await Promise.all(loc.pieces.map((p) => this.readPiece(p)));
-      const good = copies.find((c) => c !== undefined);
+      const good = got.find((c) => c !== undefined);
       if (good === undefined)
         throw new KisekiError('KISEKI_E_UNAVAILABLE', 'no readable copy left to repair from');
-      for (const [i, c] of copies.entries()) if (c === undefined) rebuilt.set(i, good);
+      for (const [i, c] of got.entries()) if (c === undefined) rebuilt.set(i, good);
     }
-    if (rebuilt.size === 0) return { location: loc, repaired: [] };
+    // Good pieces on draining devices move as they are (evacuation).
+    const moved = loc.pieces.flatMap((p, i) =>
+      !rebuilt.has(i) && this.devices.get(p.deviceId)?.state === 'draining' ? [i] : [],
+    );
+    const writes = new Map(rebuilt);
+    for (const i of moved) writes.set(i, got[i]!);
+    if (writes.size === 0) return { location: loc, repaired: [], moved: [], release: [] };
     const pieces = [...loc.pieces];
+    const release: PieceLocation[] = [];
     const holding = new Set(loc.pieces.map((p) => p.deviceId));
-    for (const [i, bytes] of [...rebuilt].sort((a, b) => a[0] - b[0])) {
+    for (const [i, bytes] of [...writes].sort((a, b) => a[0] - b[0])) {
       const old = loc.pieces[i]!;
-      const oldDev = this.devices.get(old.deviceId);
-      let target: DeviceId;
-      if (oldDev !== undefined && oldDev.state === 'active') target = old.deviceId;
-      else target = this.replacementFor(chunkId, policy, holding, bytes.length);
+      const target =
+        this.devices.get(old.deviceId)?.state === 'active'
+          ? old.deviceId
+          : this.replacementFor(chunkId, policy, holding, bytes.length);
       const extent = await this.device(target).write(bytes, ownerTag(chunkId, i));
       pieces[i] = { deviceId: target, extent };
       holding.add(target);
-      if (oldDev !== undefined && oldDev.state !== 'down')
-        await oldDev.free(old.extent).catch(() => undefined);
+      release.push(old);
     }
-    return { location: { epoch: loc.epoch, pieces }, repaired: [...rebuilt.keys()].sort((a, b) => a - b) };
+    return {
+      location: { epoch: loc.epoch, pieces },
+      repaired: [...rebuilt.keys()].sort((a, b) => a - b),
+      moved,
+      release,
+    };
+  }
+
+  /**
+   * Frees pieces `repair` replaced, once the caller has durably stored the new location (a
+   * crash before that leaves the old location valid). Pieces on down devices are skipped.
+   */
+  async release(pieces: readonly PieceLocation[]): Promise<void> {
+    await Promise.all(
+      pieces.map((p) => {
+        const d = this.devices.get(p.deviceId);
+        return d !== undefined && d.state !== 'down' ? d.free(p.extent).catch(() => undefined) : undefined;
+      }),
+    );
   }
 
   /** Frees every piece on devices that are up (pieces on down devices leak until those devices are wiped). */
   async delete(loc: ChunkLocation): Promise<void> {
-    await Promise.all(
-      loc.pieces.map((p) => {
-        const d = this.devices.get(p.deviceId);
-        return d !== undefined && d.state !== 'down' ? d.free(p.extent) : undefined;
-      }),
-    );
+    await this.release(loc.pieces);
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -237,19 +262,28 @@ export class PoolStore {
     }
   }
 
-  /** A piece's bytes, or undefined when its device is down or the piece is unreadable/corrupt. */
-  private async readPiece(p: PieceLocation): Promise<Uint8Array | undefined> {
+  /**
+   * Piece `index` of the chunk, or undefined when its device is down, the piece is unreadable
+   * or corrupt, or the extent holds something else (its owner tag is not this piece's: e.g. a
+   * location older than a repair whose extents were released and reused).
+   */
+  private async readPiece(
+    chunkId: ChunkIdHex,
+    index: number,
+    p: PieceLocation,
+  ): Promise<Uint8Array | undefined> {
     const d = this.devices.get(p.deviceId);
     if (d === undefined || d.state === 'down') return undefined;
     try {
-      return (await d.read(p.extent)).payload;
+      const { payload, owner } = await d.read(p.extent);
+      return Buffer.from(owner).equals(ownerTag(chunkId, index)) ? payload : undefined;
     } catch (err) {
       if (err instanceof KisekiError) return undefined; // CORRUPT, UNAVAILABLE: rebuild from the others
       throw err;
     }
   }
 
-  private readAll(loc: ChunkLocation): Promise<(Uint8Array | undefined)[]> {
-    return Promise.all(loc.pieces.map((p) => this.readPiece(p)));
+  private readAll(chunkId: ChunkIdHex, loc: ChunkLocation): Promise<(Uint8Array | undefined)[]> {
+    return Promise.all(loc.pieces.map((p, i) => this.readPiece(chunkId, i, p)));
   }
 }
