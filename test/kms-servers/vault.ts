@@ -50,6 +50,8 @@ export interface VaultTestServer {
   faults: { sealed: boolean; hangMs: number };
   /** Revokes every token made by AppRole login. */
   revokeAppRoleTokens(): void;
+  /** Revokes one token (what a tenant admin does to withdraw a cluster's access). */
+  revokeToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -301,6 +303,9 @@ export async function startVaultTestServer(
     secretId,
     requests,
     faults,
+    revokeToken: (t: string) => {
+      tokens.delete(t);
+    },
     revokeAppRoleTokens: () => {
       for (const t of appRoleTokens) tokens.delete(t);
       appRoleTokens.clear();
