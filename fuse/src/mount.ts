@@ -88,9 +88,10 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
     session = fuse.mount(
       opts.mountpoint,
       args,
-      { threads: opts.threads ?? 2, maxBackground: 64 },
+      { threads: opts.threads ?? 2, maxBackground: 64, writeSlots: ops.writeSlots },
       ops.onRequest,
     );
+    ops.attach(session);
   } catch (err) {
     await kiseki.close().catch(() => {});
     throw new KisekiError(

@@ -6,7 +6,16 @@
  */
 import { constants } from 'node:os';
 import type { FileData, Kiseki, Stat, Timespec } from '@kiseki/client';
-import { Attr, type Fuse3, Lock, type OnRequest, Op, type OpCode, type Req } from '@kiseki/native/fuse3';
+import {
+  Attr,
+  type Fuse3,
+  Lock,
+  type OnRequest,
+  Op,
+  type OpCode,
+  type Req,
+  type SessionHandle,
+} from '@kiseki/native/fuse3';
 import { KisekiError } from '@kiseki/proto';
 import { fuseErrno } from './errno.ts';
 
@@ -45,6 +54,8 @@ export const OPEN_FILES_MAX = 65_536;
 /** Read replies are staged in pooled buffers (fresh memory is slow to touch here). */
 const READ_BUFFERS_MAX = 32;
 const REQUEST_BYTES_MAX = 1024 * 1024;
+/** Write payload slots: more writes than this in flight get a Buffer each (slower, still fine). */
+const WRITE_SLOTS = 16;
 
 interface Handle {
   readonly ino: number;
@@ -96,6 +107,9 @@ const OP_NAMES = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k.toL
 
 export class LowLevelOps {
   readonly handles = new Map<number, Handle>();
+  /** Where the binding copies write payloads (see SessionOptions.writeSlots). */
+  readonly writeSlots = Array.from({ length: WRITE_SLOTS }, () => Buffer.allocUnsafeSlow(REQUEST_BYTES_MAX));
+  #session: SessionHandle | undefined;
   readonly #dirs = new Map<number, DirHandle>();
   readonly #lookups = new Map<number, number>();
   readonly #links = new Map<number, LinkPlace>();
@@ -121,6 +135,11 @@ export class LowLevelOps {
     this.#opts = opts;
     this.#root = k.client.root;
     this.#bs = k.client.blockSize;
+  }
+
+  /** The mounted session, for releasing write slots. */
+  attach(session: SessionHandle): void {
+    this.#session = session;
   }
 
   // The kernel names the root 1; Kiseki's root has its own number (1 today).
@@ -415,12 +434,21 @@ export class LowLevelOps {
           // The copy into the kernel's page cache runs off this thread; the buffer comes back after.
           fuse.replyDataAsync(req, buf, n, () => this.#freeReadBuf(buf));
         });
-      case Op.WRITE:
+      case Op.WRITE: {
+        // The payload sits in a pooled slot (released here once FileData.write, which copies
+        // what it is given, has returned) or, when every slot was busy, in its own Buffer.
+        const slot = typeof data === 'number' ? data : undefined;
+        const payload = slot === undefined ? (data as Buffer) : this.writeSlots[slot]!.subarray(0, a);
         return this.#run(op, req, ino, async () => {
-          const h = this.#handle(fh);
-          if (!h.writable) throw new KisekiError('KISEKI_E_BADF', 'file not open for writing');
-          fuse.replyWrite(req, await h.file.write(c, data as Buffer));
+          try {
+            const h = this.#handle(fh);
+            if (!h.writable) throw new KisekiError('KISEKI_E_BADF', 'file not open for writing');
+            fuse.replyWrite(req, await h.file.write(c, payload));
+          } finally {
+            if (slot !== undefined && this.#session) fuse.releaseWriteSlot(this.#session, slot);
+          }
         });
+      }
       case Op.FLUSH:
       case Op.FSYNC:
         // close(2) → flush: data is committed when close returns (close-to-open consistency).

@@ -39,6 +39,8 @@ enum {
   OP_INIT, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_GETLK, OP_SETLK, OP_FLOCK
 };
 
+#define WRITE_SLOTS_MAX 64
+
 typedef struct session {
   struct fuse_session *se;
   napi_threadsafe_function tsfn;
@@ -51,6 +53,16 @@ typedef struct session {
   unsigned max_background;
   unsigned max_threads;
   int loop_rc;
+  /* Write payloads land in JS-owned buffers given at mount (no Buffer per write, no GC churn);
+   * a slot is busy from the C thread's copy until JS calls releaseWriteSlot. Writes that find
+   * no free slot fall back to a malloc'd external Buffer. */
+  pthread_mutex_t slots_mu;
+  int nslots;
+  size_t slot_bytes;
+  char *slot_mem[WRITE_SLOTS_MAX];
+  napi_ref slot_ref[WRITE_SLOTS_MAX];
+  int free_slots[WRITE_SLOTS_MAX];
+  int nfree;
 } session;
 
 typedef struct request {
@@ -64,6 +76,7 @@ typedef struct request {
   size_t len;
   double attr[8];
   int has_attr;
+  int slot; /* write payload in this pool slot, or -1 */
   uid_t uid;
   gid_t gid;
   pid_t pid;
@@ -77,6 +90,7 @@ static request *new_request(int op, fuse_req_t req, fuse_ino_t ino) {
   if (!r) return NULL;
   r->op = op;
   r->req = req;
+  r->slot = -1;
   r->ino = ino;
   if (req) {
     const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -269,7 +283,20 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
   if (r) {
     set_fh(r, fi);
     r->c = (double)off;
+    r->a = (double)size;
     /* libfuse reuses its receive buffer once we return: copy the payload now. */
+    session *s = fuse_req_userdata(req);
+    if (size <= s->slot_bytes) {
+      pthread_mutex_lock(&s->slots_mu);
+      if (s->nfree > 0) r->slot = s->free_slots[--s->nfree];
+      pthread_mutex_unlock(&s->slots_mu);
+    }
+    if (r->slot >= 0) {
+      memcpy(s->slot_mem[r->slot], buf, size);
+      r->len = size;
+      dispatch(req, r);
+      return;
+    }
     r->data = malloc(size ? size : 1);
     if (!r->data) {
       free_request(r);
@@ -481,7 +508,9 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   napi_value argv[15], undef, payload;
   napi_get_undefined(env, &undef);
   payload = undef;
-  if (r->op == OP_WRITE || r->op == OP_SETXATTR) {
+  if (r->slot >= 0) {
+    payload = num(env, r->slot);
+  } else if (r->op == OP_WRITE || r->op == OP_SETXATTR) {
     if (napi_create_external_buffer(env, r->len, r->data, free_payload, NULL, &payload) == napi_ok) {
       r->data = NULL; /* owned by the Buffer now */
     } else {
@@ -600,6 +629,26 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
   s->max_background = (unsigned)get_num_prop(env, argv[2], "maxBackground", 64);
   s->max_threads = (unsigned)get_num_prop(env, argv[2], "threads", 4);
   if (s->max_threads < 1) s->max_threads = 1;
+  pthread_mutex_init(&s->slots_mu, NULL);
+  napi_value slots;
+  bool has_slots = false;
+  napi_has_named_property(env, argv[2], "writeSlots", &has_slots);
+  if (has_slots && napi_get_named_property(env, argv[2], "writeSlots", &slots) == napi_ok) {
+    uint32_t n = 0;
+    napi_get_array_length(env, slots, &n);
+    for (uint32_t i = 0; i < n && s->nslots < WRITE_SLOTS_MAX; i++) {
+      napi_value b;
+      void *mem;
+      size_t len;
+      napi_get_element(env, slots, i, &b);
+      if (napi_get_buffer_info(env, b, &mem, &len) != napi_ok) continue;
+      if (s->nslots == 0 || len < s->slot_bytes) s->slot_bytes = len;
+      s->slot_mem[s->nslots] = mem;
+      napi_create_reference(env, b, 1, &s->slot_ref[s->nslots]);
+      s->free_slots[s->nfree++] = s->nslots;
+      s->nslots++;
+    }
+  }
 
   uint32_t n = 0;
   napi_get_array_length(env, argv[1], &n);
@@ -694,6 +743,9 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   fuse_session_unmount(s->se);
   fuse_session_destroy(s->se);
   napi_release_threadsafe_function(s->tsfn, napi_tsfn_release);
+  for (int i = 0; i < s->nslots; i++) napi_delete_reference(env, s->slot_ref[i]);
+  s->nslots = s->nfree = 0;
+  s->slot_bytes = 0;
   return NULL;
 }
 
@@ -890,6 +942,23 @@ static napi_value ReplyDataAsync(napi_env env, napi_callback_info info) {
   return rc_value(env, 0);
 }
 
+/* releaseWriteSlot(session, slot): JS is done with a write payload slot. */
+static napi_value ReleaseWriteSlot(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  session *s = get_session(env, argv[0]);
+  if (!s) return NULL;
+  int32_t slot = -1;
+  napi_get_value_int32(env, argv[1], &slot);
+  if (slot < 0 || slot >= s->nslots) {
+    napi_throw_range_error(env, NULL, "no such write slot");
+    return NULL;
+  }
+  pthread_mutex_lock(&s->slots_mu);
+  if (s->nfree < s->nslots) s->free_slots[s->nfree++] = slot;
+  pthread_mutex_unlock(&s->slots_mu);
+  return NULL;
+}
+
 static napi_value ReplyWrite(napi_env env, napi_callback_info info) {
   ARGS(2);
   uint32_t n = 0;
@@ -999,7 +1068,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   const struct { const char *name; napi_callback fn; } fns[] = {
     {"mount", Mount}, {"unmount", Unmount}, {"close", Close}, {"replyErr", ReplyErr},
     {"replyEntry", ReplyEntry}, {"replyCreate", ReplyCreate}, {"replyAttr", ReplyAttr},
-    {"replyOpen", ReplyOpen}, {"replyData", ReplyData}, {"replyDataAsync", ReplyDataAsync}, {"replyWrite", ReplyWrite},
+    {"replyOpen", ReplyOpen}, {"replyData", ReplyData}, {"replyDataAsync", ReplyDataAsync}, {"releaseWriteSlot", ReleaseWriteSlot}, {"replyWrite", ReplyWrite},
     {"replyReadlink", ReplyReadlink}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
     {"replyNone", ReplyNone}, {"replyXattr", ReplyXattr}, {"replyLock", ReplyLock},
   };

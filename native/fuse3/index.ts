@@ -86,7 +86,7 @@ export type OnRequest = (
   c: number,
   s1: string | undefined,
   s2: string | undefined,
-  data: Buffer | Float64Array | undefined,
+  data: Buffer | Float64Array | number | undefined,
   fh: number | undefined,
   uid: number,
   gid: number,
@@ -101,6 +101,9 @@ export interface SessionOptions {
   readonly writeback?: boolean;
   /** Kernel max_background (async requests in flight, e.g. readahead). */
   readonly maxBackground?: number;
+  /** Buffers write payloads are copied into (a write then passes its slot index as `data`;
+   * release it with releaseWriteSlot). Writes finding no free slot get their own Buffer. */
+  readonly writeSlots?: Buffer[];
   /** libfuse worker threads reading /dev/fuse. */
   readonly threads?: number;
 }
@@ -124,6 +127,8 @@ export interface Fuse3 {
   /** replyData with the copy into the kernel on a libuv pool thread; `done` runs when `buf` may be reused. */
   replyDataAsync(req: Req, buf: Buffer, length: number, done: () => void): number;
   replyWrite(req: Req, count: number): number;
+  /** A write's payload slot is free again (exactly once per slot handed out). */
+  releaseWriteSlot(s: SessionHandle, slot: number): void;
   replyReadlink(req: Req, target: string): number;
   /** The size getxattr/listxattr with size 0 asks for. */
   replyXattr(req: Req, size: number): number;
