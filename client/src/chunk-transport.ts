@@ -18,9 +18,10 @@ export class ChunkTransport {
     readonly tenant: string,
     private readonly token: () => string,
     private readonly refresh: () => Promise<string>,
+    connections = CHUNK_CONNECTIONS_MAX,
   ) {
     this.#pool = new Pool(baseUrl, {
-      connections: CHUNK_CONNECTIONS_MAX,
+      connections,
       pipelining: 1,
       headersTimeout: CHUNK_REQUEST_TIMEOUT_MS,
       bodyTimeout: CHUNK_REQUEST_TIMEOUT_MS,
@@ -94,13 +95,14 @@ export class ChunkTransport {
     return this.#fail(res, 'chunk put');
   }
 
-  async get(idHex: string): Promise<Buffer> {
+  /** The envelope, received into `into` (a pooled buffer) when it fits, else into a new one. */
+  async get(idHex: string, into?: Buffer): Promise<Buffer> {
     const res = await this.#request('GET', this.#path(idHex));
     if (res.statusCode !== 200) return this.#fail(res, 'chunk get');
     const len = Number(res.headers['content-length']);
     if (Number.isSafeInteger(len) && len > 0) {
-      // One allocation of the announced size instead of a list of pieces.
-      const out = Buffer.allocUnsafe(len);
+      // One buffer of the announced size instead of a list of pieces.
+      const out = into && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
       let off = 0;
       for await (const piece of res.body) {
         const p = piece as Buffer;

@@ -21,21 +21,11 @@ import {
   XattrPayloadCodec,
 } from '@kiseki/proto';
 import { type CacheMode, L2Cache } from './cache/l2.ts';
-import { ChunkTransport } from './chunk-transport.ts';
-import {
-  entryContext,
-  Keyring,
-  openChunk,
-  openPayload,
-  sealChunk,
-  sealPayload,
-  xattrContext,
-} from './crypto/index.ts';
+import { ChunkIo } from './chunk-io.ts';
+import { entryContext, Keyring, openPayload, sealPayload, xattrContext } from './crypto/index.ts';
 import { type BlockEntry, FileData, type FileIo } from './file-data.ts';
 import { ClientLocks } from './locks.ts';
-import { ByteLru } from './lru.ts';
 import { Rpc } from './rpc.ts';
-import { Semaphore } from './semaphore.ts';
 import {
   type DirEntry,
   type FileKind,
@@ -49,8 +39,6 @@ import {
 export const NAME_BYTES_MAX = 255;
 export const SYMLINK_TARGET_BYTES_MAX = 4096;
 export const L1_CACHE_BYTES_DEFAULT = 256 * 1024 * 1024;
-export const UPLOADS_INFLIGHT_MAX = 4;
-export const FETCHES_INFLIGHT_MAX = 8;
 export const BLOCK_POOL_BYTES_MAX = 128 * 1024 * 1024;
 export const READDIR_PAGE = 1024;
 /** Linux's XATTR_NAME_MAX and XATTR_SIZE_MAX. */
@@ -128,7 +116,8 @@ export class KisekiClient {
   readonly root: number;
   readonly blockSize: number;
   readonly rpc: Rpc;
-  readonly #transport: ChunkTransport;
+  /** Chunk sealing, transport and the L1 block cache, on worker threads (chunk-io.ts). */
+  readonly #chunkIo: ChunkIo;
   readonly #dedup: 'tenant' | 'global';
   #keyring: Keyring | undefined;
   #keyFetch: Promise<Keyring> | undefined;
@@ -136,10 +125,6 @@ export class KisekiClient {
   #lastSeq = 0;
   readonly #files = new Map<number, FileData>();
   readonly #opening = new Map<number, Promise<FileData>>();
-  readonly #l1: ByteLru<string, Buffer>;
-  readonly #fetching = new Map<string, Promise<Buffer>>();
-  readonly #uploads = new Semaphore(UPLOADS_INFLIGHT_MAX);
-  readonly #fetches = new Semaphore(FETCHES_INFLIGHT_MAX);
   readonly #pool: Buffer[] = [];
   /** Counters for tests and `kiseki cache stats`. */
   readonly stats = { chunkGets: 0, chunkPuts: 0, cacheHits: 0, l2Hits: 0 };
@@ -149,7 +134,7 @@ export class KisekiClient {
 
   private constructor(
     rpc: Rpc,
-    transport: ChunkTransport,
+    chunks: { baseUrl: string; token(): string; refresh(): Promise<string> },
     s: { tenant: string; root: number; blockSize: number; dedup: 'tenant' | 'global' },
     cacheBytes: number,
     l2?: L2Cache,
@@ -157,12 +142,18 @@ export class KisekiClient {
     this.l2 = l2;
     this.rpc = rpc;
     this.locks = new ClientLocks(rpc);
-    this.#transport = transport;
     this.tenant = s.tenant;
     this.root = s.root;
     this.blockSize = s.blockSize;
     this.#dedup = s.dedup;
-    this.#l1 = new ByteLru(cacheBytes);
+    this.#chunkIo = new ChunkIo({
+      ...chunks,
+      tenant: s.tenant,
+      blockSize: s.blockSize,
+      cacheBytes,
+      ...(l2 ? { l2 } : {}),
+      stats: this.stats,
+    });
     this.#fileIo = this.#makeFileIo();
   }
 
@@ -185,15 +176,13 @@ export class KisekiClient {
         s.sessionToken,
         async () => (await rpc.openSession(opts.tenant, credential, clientName)).sessionToken,
       );
-      const transport = new ChunkTransport(
-        opts.chunkUrl ?? s.chunkUrl,
-        opts.tenant,
-        () => rpc.token,
-        () => rpc.refreshSession(),
-      );
       const c = new KisekiClient(
         rpc,
-        transport,
+        {
+          baseUrl: opts.chunkUrl ?? s.chunkUrl,
+          token: () => rpc.token,
+          refresh: () => rpc.refreshSession(),
+        },
         {
           tenant: opts.tenant,
           root: s.rootIno,
@@ -231,6 +220,7 @@ export class KisekiClient {
         }
         this.#keyring?.destroy();
         this.#keyring = ring;
+        this.#chunkIo.setKeys(ring.chunkKeyMaterial());
         return ring;
       } finally {
         this.#keyFetch = undefined;
@@ -511,6 +501,7 @@ export class KisekiClient {
   async open(ino: number, created?: Stat): Promise<FileData> {
     const empty =
       created !== undefined && created.ino === ino && created.kind === 'file' && created.size === 0;
+    this.#chunkIo.warm(); // file data is coming: have the chunk workers ready
     let f = this.#files.get(ino);
     if (!f) {
       let p = this.#opening.get(ino);
@@ -559,97 +550,46 @@ export class KisekiClient {
     return {
       blockSize: this.blockSize,
       putBlock: (pt) => this.#putBlock(pt),
-      getBlock: (chunk, len) => this.#getBlock(chunk, len),
+      readBlock: (chunk, len, use) => this.#readBlock(chunk, len, use),
       loadBlocks: (ino) => this.#loadBlocks(ino),
       commit: (ino, size, blocks, mtimeMs) => this.#commit(ino, size, blocks, mtimeMs),
       allocBlock: () => {
         const b = this.#pool.pop();
-        if (b) return b.fill(0);
+        if (b) return b;
         return Buffer.alloc(this.blockSize);
       },
       freeBlock: (b) => {
         if ((this.#pool.length + 1) * this.blockSize <= BLOCK_POOL_BYTES_MAX) this.#pool.push(b);
       },
       prefetch: (chunk, len) => {
-        this.#getBlock(chunk, len).catch(() => {});
+        if (this.#keysFresh()) this.#chunkIo.prefetch(chunk, len);
       },
+      evict: (chunk) => this.#chunkIo.evict(chunk),
     };
   }
 
+  #keysFresh(): boolean {
+    return this.#keyring !== undefined && this.#keyring.expiresAtMs > Date.now();
+  }
+
+  /** Seals and stores a block on a chunk worker (the bytes are copied before this returns). */
   #putBlock(pt: Buffer): Promise<string> {
-    const keys = this.#keyring;
-    if (!keys || keys.expiresAtMs <= Date.now()) {
+    if (!this.#keysFresh()) {
       // Keys are stale: seal after refreshing. Copy first so the caller may reuse its buffer.
       const copy = Buffer.from(pt);
       return this.keys().then(() => this.#putBlock(copy));
     }
-    const id = keys.chunkId(pt);
-    const hex = id.toString('hex');
-    const envelope = sealChunk(keys, id, pt);
-    return this.#uploads.run(async () => {
-      this.stats.chunkPuts++;
-      await this.#transport.put(hex, envelope);
-      return hex;
-    });
+    return this.#chunkIo.put(pt);
   }
 
-  #getBlock(chunk: string, len: number): Promise<Buffer> {
-    const hit = this.#l1.get(chunk);
-    if (hit) {
-      this.stats.cacheHits++;
-      return Promise.resolve(hit);
-    }
-    let p = this.#fetching.get(chunk);
-    if (!p) {
-      p = this.#fetches
-        .run(async () => {
-          const pt = await this.#fetchChunk(chunk);
-          if (pt.length !== len)
-            throw new KisekiError(
-              'KISEKI_E_CORRUPT',
-              `chunk ${chunk.slice(0, 12)} has ${pt.length} bytes, expected ${len}`,
-            );
-          this.#l1.set(chunk, pt);
-          return pt;
-        })
-        .finally(() => this.#fetching.delete(chunk));
-      this.#fetching.set(chunk, p);
-    }
-    return p;
-  }
-
-  /** A chunk's plaintext: from the L2 cache when it holds a sound copy, else the chunk server. */
-  async #fetchChunk(chunk: string, pin = false): Promise<Buffer> {
-    const id = Buffer.from(chunk, 'hex');
-    const cached = await this.l2?.get(chunk);
-    if (cached) {
-      const keys = await this.keys();
-      try {
-        const pt = openChunk(keys, id, cached);
-        this.stats.l2Hits++;
-        if (pin) await this.l2!.put(chunk, cached, true);
-        return pt;
-      } catch (err) {
-        if (!(err instanceof KisekiError) || !['KISEKI_E_CRYPTO', 'KISEKI_E_CORRUPT'].includes(err.code))
-          throw err;
-        await this.l2!.drop(chunk); // torn or damaged on local disk: fetch a good copy
-      }
-    }
-    this.stats.chunkGets++;
-    const env = await this.#transport.get(chunk);
-    const pt: Buffer = openChunk(await this.keys(), id, env);
-    // Only envelopes that opened go to disk; a full local disk just means no L2 copy.
-    if (this.l2) {
-      const fill = this.l2.put(chunk, env, pin);
-      // Staging must say when the cache can't hold the data; an organic fill is best effort.
-      await (pin ? fill : fill.catch(() => false));
-    }
-    return pt;
+  async #readBlock(chunk: string, len: number, use: (pt: Buffer) => void): Promise<void> {
+    if (!this.#keysFresh()) await this.keys();
+    return this.#chunkIo.read(chunk, len, use);
   }
 
   /** Reads one block's plaintext into `out` at `offset` (snapshot reads, see snapshot.ts). */
   async readBlockInto(chunk: string, len: number, out: Buffer, offset: number): Promise<void> {
-    (await this.#getBlock(chunk, len)).copy(out, offset, 0, len);
+    await this.#readBlock(chunk, len, (pt) => pt.copy(out, offset, 0, len));
   }
 
   /**
@@ -666,7 +606,8 @@ export class KisekiClient {
     let bytes = 0;
     for (const b of blocks.values()) {
       if (!b.chunk) continue;
-      await this.#fetches.run(() => this.#fetchChunk(b.chunk, true));
+      if (!this.#keysFresh()) await this.keys();
+      await this.#chunkIo.stage(b.chunk, b.len);
       bytes += b.len;
       onChunk?.(b.len);
     }
@@ -730,13 +671,12 @@ export class KisekiClient {
     await this.locks.close();
     this.#keyring?.destroy();
     this.#keyring = undefined;
-    this.#l1.clear();
-    await this.#transport.close();
+    await this.#chunkIo.close();
     this.rpc.close();
     if (errors.length) throw errors[0];
   }
 
   get cacheStats() {
-    return { ...this.stats, l1Bytes: this.#l1.bytes, ...(this.l2 ? { l2: this.l2.stats() } : {}) };
+    return { ...this.stats, l1Bytes: this.#chunkIo.cacheBytes, ...(this.l2 ? { l2: this.l2.stats() } : {}) };
   }
 }

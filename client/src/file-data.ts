@@ -8,8 +8,15 @@
  */
 import { invariant, KisekiError, Mutex } from '@kiseki/proto';
 
+/** Write-back bound per file: a write that finds this many dirty bytes waits (backpressure). */
 export const DIRTY_BYTES_PER_FILE_MAX = 64 * 1024 * 1024;
-export const READAHEAD_BLOCKS = 4;
+/** From here on, complete blocks whose uploads finished are committed in the background, while
+ * writes go on: a sequential writer rarely meets the hard bound above. */
+export const DIRTY_BYTES_COMMIT_EARLY = 24 * 1024 * 1024;
+/** Uploads started by one file and not yet finished; a write that would start more waits for
+ * the oldest (backpressure on the chunk server instead of on memory). */
+export const UPLOADS_AHEAD_MAX = 12;
+export const READAHEAD_BLOCKS = 8;
 
 export interface BlockEntry {
   readonly chunk: string; // hex id
@@ -22,8 +29,9 @@ export interface FileIo {
   /** Seals the plaintext synchronously (before returning), then stores it durably; resolves
    * with its chunk id (hex). Bounds its own concurrency. */
   putBlock(plaintext: Buffer): Promise<string>;
-  /** Fetches and opens a block's chunk (cached). */
-  getBlock(chunk: string, len: number): Promise<Buffer>;
+  /** Fetches and opens a block's chunk (cached) and calls `use` with the plaintext, which it
+   * must copy before returning (the buffer is recycled). */
+  readBlock(chunk: string, len: number, use: (pt: Buffer) => void): Promise<void>;
   /** Fetches [from, to] of the committed block map and the current size. */
   loadBlocks(ino: number): Promise<{ size: number; blocks: Map<number, BlockEntry> }>;
   /** Commits size and changed blocks (chunk '' = hole). */
@@ -33,9 +41,12 @@ export interface FileIo {
     blocks: Array<{ index: number; chunk: string; len: number }>,
     mtimeMs: number,
   ): Promise<void>;
+  /** A block-sized buffer with arbitrary contents. */
   allocBlock(): Buffer;
   freeBlock(b: Buffer): void;
   prefetch(chunk: string, len: number): void;
+  /** A sequential reader has read past this block: its cache slot may be reused now. */
+  evict(chunk: string): void;
 }
 
 interface Dirty {
@@ -59,6 +70,10 @@ export class FileData {
   #gen = 0;
   #committedGen = 0;
   #error: Error | undefined;
+  /** Uploads started by writes and not yet settled, oldest first. */
+  readonly #uploadsAhead: Promise<unknown>[] = [];
+  /** The background commit of complete blocks, while one runs. */
+  #early: Promise<void> | undefined;
 
   private constructor(
     readonly ino: number,
@@ -102,7 +117,8 @@ export class FileData {
     const first = Math.floor(offset / bs);
     const last = Math.floor((end - 1) / bs);
     // Sequential reader: ask for the next blocks before waiting for this one.
-    if (offset === this.#lastReadEnd || offset === 0) {
+    const streaming = offset === this.#lastReadEnd || offset === 0;
+    if (streaming) {
       for (let i = last + 1; i <= last + READAHEAD_BLOCKS; i++) {
         const c = this.#committed.get(i);
         if (c && !this.#dirty.has(i)) this.#io.prefetch(c.chunk, c.len);
@@ -124,8 +140,11 @@ export class FileData {
       const c = this.#committed.get(i);
       if (!c || from >= c.len) continue; // hole, or past the block's data: zeros
       parts.push(
-        this.#io.getBlock(c.chunk, c.len).then((pt) => {
+        this.#io.readBlock(c.chunk, c.len, (pt) => {
           pt.copy(out, dst, from, Math.min(to, c.len));
+          // Streamed past its end: don't let it push useful blocks out of the cache (and its
+          // buffer is recycled at once instead of fresh memory being touched for the next one).
+          if (streaming && to >= c.len) this.#io.evict(c.chunk);
         }),
       );
     }
@@ -153,20 +172,37 @@ export class FileData {
       pos += n;
       if (pos > this.size) this.size = pos;
       // A block written up to its end is usually final: seal and upload it in the background.
-      if (pos === bStart + bs) this.#startUpload(i, d);
+      if (pos === bStart + bs) {
+        this.#startUpload(i, d);
+        this.#uploadsAhead.push(d.upload!.promise.catch(() => {}));
+      }
     }
     this.mtimeMs = Date.now();
     this.#gen++;
-    if (this.dirtyBytes >= DIRTY_BYTES_PER_FILE_MAX) await this.flush();
+    while (this.#uploadsAhead.length > UPLOADS_AHEAD_MAX) await this.#uploadsAhead.shift();
+    if (this.dirtyBytes >= DIRTY_BYTES_COMMIT_EARLY) {
+      this.#early ??= this.#mutex
+        .run(() => this.#commitComplete())
+        .catch(() => {}) // the blocks stay dirty; the next flush retries and reports
+        .finally(() => {
+          this.#early = undefined;
+        });
+      if (this.dirtyBytes >= DIRTY_BYTES_PER_FILE_MAX) await this.#early;
+      // Still over: only partial blocks are dirty (small scattered writes). Commit them all.
+      if (this.dirtyBytes >= DIRTY_BYTES_PER_FILE_MAX) await this.flush();
+    }
     return data.length;
   }
 
-  async #makeDirty(i: number, needOld: boolean): Promise<Dirty> {
+  /** `partial`: the write covers only part of the block, so the rest must read as before. */
+  async #makeDirty(i: number, partial: boolean): Promise<Dirty> {
     const buf = this.#io.allocBlock();
+    // A whole-block write overwrites every byte: no need to zero (1 MiB memset per block).
+    if (partial) buf.fill(0);
+    const needOld = partial;
     const c = this.#committed.get(i);
     if (needOld && c && i * this.#io.blockSize < this.#committedSize) {
-      const pt = await this.#io.getBlock(c.chunk, c.len);
-      pt.copy(buf, 0, 0, c.len);
+      await this.#io.readBlock(c.chunk, c.len, (pt) => pt.copy(buf, 0, 0, c.len));
     }
     // Another write may have made it dirty while we waited for the old contents.
     const existing = this.#dirty.get(i);
@@ -228,9 +264,37 @@ export class FileData {
     const bs = this.#io.blockSize;
     const gen = this.#gen;
     const size = this.size;
-    const mtimeMs = this.mtimeMs ?? Date.now();
     const entries = [...this.#dirty.entries()].filter(([i]) => i * bs < size);
     for (const [i, d] of entries) if (!d.upload || d.upload.version !== d.version) this.#startUpload(i, d);
+    await this.#commitBlocks(entries, size);
+    for (const i of [...this.#committed.keys()]) if (i * bs >= size) this.#committed.delete(i);
+    if (this.#gen === gen) {
+      this.#committedGen = gen;
+      this.mtimeMs = undefined;
+    }
+  }
+
+  /**
+   * Commits the complete blocks whose current version is uploaded (or uploading), leaving partial
+   * blocks dirty; the size committed covers just those blocks, so the committed file is some
+   * earlier state of this one plus some of the writes since (as after a crash without fsync).
+   */
+  async #commitComplete(): Promise<void> {
+    this.#throwIfFailed();
+    const bs = this.#io.blockSize;
+    const ready = [...this.#dirty.entries()].filter(
+      ([i, d]) => d.upload && d.upload.version === d.version && d.upload.len === bs && i * bs < this.size,
+    );
+    if (ready.length === 0) return;
+    let size = this.#committedSize;
+    for (const [i] of ready) size = Math.max(size, (i + 1) * bs);
+    await this.#commitBlocks(ready, Math.min(size, this.size));
+  }
+
+  /** Waits for the blocks' uploads, then commits them with `size` (see the durability contract). */
+  async #commitBlocks(entries: Array<[number, Dirty]>, size: number): Promise<void> {
+    const bs = this.#io.blockSize;
+    const mtimeMs = this.mtimeMs ?? Date.now();
     const blocks: Array<{ index: number; chunk: string; len: number; d: Dirty; version: number }> = [];
     // Wait for every upload before committing: a composition names only durable chunks (I-L5).
     // On failure the data stays dirty in memory and a later flush retries.
@@ -246,7 +310,6 @@ export class FileData {
     }
     await this.#io.commit(this.ino, size, blocks, mtimeMs);
     this.#committedSize = size;
-    for (const i of [...this.#committed.keys()]) if (i * bs >= size) this.#committed.delete(i);
     for (const b of blocks) {
       this.#committed.set(b.index, { chunk: b.chunk, len: b.len });
       // Rewritten while we committed: stays dirty for the next flush.
@@ -254,10 +317,6 @@ export class FileData {
         this.#dirty.delete(b.index);
         this.#io.freeBlock(b.d.buf);
       }
-    }
-    if (this.#gen === gen) {
-      this.#committedGen = gen;
-      this.mtimeMs = undefined;
     }
   }
 

@@ -6,7 +6,7 @@
  *   seq-read   dd of that file to /dev/null after drop_caches (FUSE daemons remounted) MB/s
  *   create     M empty files (open O_CREAT + close in one node process)          files/s
  *   sdk-write  N MiB through @kiseki/client FileData.write, 1 MiB pieces, then flush MB/s
- *   sdk-read   N MiB through FileData.read, 1 MiB pieces, fresh session, cold cache MB/s
+ *   sdk-read   N MiB through FileData.readInto, 1 MiB pieces, fresh session, cold cache MB/s
  *
  * Each figure prints one line on stdout:
  *   bench fuse <figure>: <v> <unit> | <reference>: <v> <unit> | ratio <kiseki/reference>
@@ -17,7 +17,10 @@
  * CPU seconds per process and phase, background load. Progress goes to stderr.
  * Results and analysis: docs/bench/fuse.md.
  *
- *   bin/run-ts test/bench/fuse.bench.ts [--size-mb 1024] [--files 5000] [--runs 1] [--profile DIR]
+ *   bin/run-ts test/bench/fuse.bench.ts [--size-mb 1024] [--files 5000] [--runs 1] [--profile DIR] [--sdk-only]
+ *
+ * --sdk-only measures only the SDK figures and their plain-fs references (no mounts, no gocryptfs):
+ * a quick loop for work on the client and chunk server data path. Same output format.
  *
  * --profile DIR runs kiseki-server and every mount.kiseki with `--cpu-prof` (one .cpuprofile
  * per process in DIR; per run the mounts are: write, read, creates).
@@ -57,6 +60,7 @@ const { values: args } = parseArgs({
     files: { type: 'string', default: '5000' },
     runs: { type: 'string', default: '1' },
     profile: { type: 'string' },
+    'sdk-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -73,6 +77,7 @@ for (const [name, v] of [
 const SIZE = SIZE_MIB * MIB;
 const SIZE_LABEL = SIZE_MIB % 1024 === 0 ? `${SIZE_MIB / 1024}g` : `${SIZE_MIB}m`;
 const PROFILE_DIR = args.profile;
+const SDK_ONLY = args['sdk-only'] === true;
 /** Room for every run's mount and SDK file (nothing is reclaimed in between), under I-C5's 85%. */
 const DEVICE_BYTES = Math.max(4 * 1024 ** 3, Math.ceil((2 * SIZE * RUNS + 512 * MIB) / 0.8 / MIB) * MIB);
 const QUIET_CORES = 0.3;
@@ -429,10 +434,11 @@ async function sdkRead(server: ServerHandle, data: Buffer, path: string, runNo: 
     if (st.size !== data.length) throw new Error(`sdk file has ${st.size} bytes, expected ${data.length}`);
     const f = await k.client.open(st.ino);
     let compareS = 0;
+    const buf = Buffer.allocUnsafe(MIB); // one reused buffer, as a FUSE read lands in FUSE's memory
     const r = await timed(`run ${runNo} kiseki sdk-read`, [selfWatch, serverWatch(server)], async () => {
       try {
         for (let off = 0; off < data.length; off += MIB) {
-          const b = await f.read(off, MIB);
+          const b = buf.subarray(0, await f.readInto(off, buf));
           const c0 = process.hrtime.bigint();
           if (!b.equals(data.subarray(off, off + MIB)))
             throw new Error(`sdk read differs at ${off} (${b.length} bytes)`);
@@ -532,20 +538,21 @@ async function main(): Promise<void> {
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   const profOpts = PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` : '';
   const withProfile = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const saved = process.env.NODE_OPTIONS;
-    if (profOpts) process.env.NODE_OPTIONS = `${saved ?? ''} ${profOpts}`.trim();
+    // bin/run-ts passes KISEKI_NODE_ARGS to node (NODE_OPTIONS refuses --cpu-prof).
+    const saved = process.env.KISEKI_NODE_ARGS;
+    if (profOpts) process.env.KISEKI_NODE_ARGS = `${saved ?? ''} ${profOpts}`.trim();
     try {
       return await fn();
     } finally {
-      if (saved === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = saved;
+      if (saved === undefined) delete process.env.KISEKI_NODE_ARGS;
+      else process.env.KISEKI_NODE_ARGS = saved;
     }
   };
 
   const src = sourcePlace(work);
-  await gocryptfsInit(cipher);
+  if (!SDK_ONLY) await gocryptfsInit(cipher);
   const dev = statSync(work).dev;
-  for (const d of [home, plainDir, cipher])
+  for (const d of SDK_ONLY ? [home, plainDir] : [home, plainDir, cipher])
     if (statSync(d).dev !== dev) throw new Error(`${d} is not on the same filesystem as ${work}`);
 
   const server = await withProfile(() => startServer({ home, deviceSizeBytes: DEVICE_BYTES }));
@@ -554,10 +561,10 @@ async function main(): Promise<void> {
   const mountKiseki = async () => {
     kiseki = await withProfile(() => mountFs(server, { mountpoint: kmnt }));
   };
-  await mountKiseki();
+  if (!SDK_ONLY) await mountKiseki();
   cleanups.push(() => kiseki?.unmount());
-  let gocrypt: Gocryptfs = await gocryptfsMount(cipher, gmnt);
-  cleanups.push(() => gocrypt.unmount());
+  let gocrypt: Gocryptfs | undefined = SDK_ONLY ? undefined : await gocryptfsMount(cipher, gmnt);
+  cleanups.push(() => gocrypt?.unmount());
 
   const targets: Target[] = [
     { name: 'plain', dir: () => plainDir, coldStart: dropCaches, watch: [] },
@@ -565,11 +572,11 @@ async function main(): Promise<void> {
       name: 'gocryptfs',
       dir: () => gmnt,
       async coldStart() {
-        await gocrypt.unmount();
+        await gocrypt?.unmount();
         await dropCaches();
         gocrypt = await gocryptfsMount(cipher, gmnt);
       },
-      watch: [{ name: 'gocryptfs', pid: () => gocrypt.proc.pid }],
+      watch: [{ name: 'gocryptfs', pid: () => gocrypt?.proc.pid }],
     },
     {
       name: 'kiseki',
@@ -590,20 +597,20 @@ async function main(): Promise<void> {
     log(`run ${runNo}/${RUNS}: preparing ${SIZE_MIB} MiB of random data`);
     fillSource(src);
     // 1. sequential write, each from a synced, dropped page cache with the source warm
-    for (const t of targets) {
+    for (const t of SDK_ONLY ? [] : targets) {
       await dropCaches();
       await warmSource(src);
       record(`${t.name}/write`, await ddWrite(t, src.path, runNo));
     }
     // 2. sequential read, cold
-    for (const t of targets) {
+    for (const t of SDK_ONLY ? [] : targets) {
       await t.coldStart();
       record(`${t.name}/read`, await ddRead(t, src.path, runNo));
       if (t.name !== 'kiseki') rmSync(join(t.dir(), 'big.bin'), { force: true });
     }
     // 3. creates (a fresh Kiseki mount, so a --profile shows them apart)
-    await targets[2]!.coldStart();
-    for (const t of targets) {
+    if (!SDK_ONLY) await targets[2]!.coldStart();
+    for (const t of SDK_ONLY ? [] : targets) {
       await dropCaches();
       record(`${t.name}/create`, await creates(t, runNo));
     }
@@ -620,8 +627,8 @@ async function main(): Promise<void> {
     record('kiseki/sdk-read', await sdkRead(server, data, `/sdk-big-${runNo}.bin`, runNo));
     rmSync(plainFile, { force: true });
   }
-  await kiseki!.unmount();
-  await gocrypt.unmount();
+  await kiseki?.unmount();
+  await gocrypt?.unmount();
 
   const lines: string[] = [];
   const figure = (name: string, key: string, unit: string, ref: string, refKey: string) => {
@@ -631,11 +638,13 @@ async function main(): Promise<void> {
       `bench fuse ${name}: ${v.toFixed(1)} ${unit} | ${ref}: ${r.toFixed(1)} ${unit} | ratio ${(v / r).toFixed(2)}`,
     );
   };
-  for (const [fig, key, unit] of [
-    [`seq-write-${SIZE_LABEL}`, 'write', 'MB/s'],
-    [`seq-read-${SIZE_LABEL}`, 'read', 'MB/s'],
-    [`create-${FILES}`, 'create', 'files/s'],
-  ] as const) {
+  for (const [fig, key, unit] of SDK_ONLY
+    ? []
+    : ([
+        [`seq-write-${SIZE_LABEL}`, 'write', 'MB/s'],
+        [`seq-read-${SIZE_LABEL}`, 'read', 'MB/s'],
+        [`create-${FILES}`, 'create', 'files/s'],
+      ] as const)) {
     figure(fig, `kiseki/${key}`, unit, 'gocryptfs', `gocryptfs/${key}`);
     figure(fig, `kiseki/${key}`, unit, 'plain', `plain/${key}`);
   }

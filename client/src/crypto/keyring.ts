@@ -3,11 +3,18 @@
  * here, in memory, for at most `cacheTtlMs` (the crypto-shred bound, I-K5); they are never
  * logged or serialised (I-K8): toJSON and inspect are overridden to say so.
  */
-import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { invariant, KisekiError } from '@kiseki/proto';
+import {
+  type ChunkKeyMaterial,
+  ChunkKeys,
+  type ChunkSealKeys,
+  type DedupMode,
+  wipeMaterial,
+} from './chunk-keys.ts';
 
-export type DedupMode = 'tenant' | 'global';
+export type { DedupMode };
 
 export interface EpochMaterial {
   readonly epoch: number;
@@ -18,8 +25,6 @@ export interface EpochMaterial {
 }
 
 interface DerivedEpoch {
-  readonly chunkTenantPart: Buffer;
-  readonly systemPart: Buffer;
   readonly payloadKey: Buffer;
 }
 
@@ -27,15 +32,14 @@ function hkdf(ikm: Uint8Array, salt: Uint8Array | string, info: string, bytes = 
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, bytes));
 }
 
-export class Keyring {
+export class Keyring implements ChunkSealKeys {
   readonly currentEpoch: number;
   readonly #epochs = new Map<number, DerivedEpoch>();
   /** Name tokens and dedup ids must stay stable across rotations, so they derive from the
    * tenant's first epoch key (the "index key"); rotating it is a re-index (issue 5). */
   readonly #nameKey: Buffer;
-  readonly #dedupKey: Buffer;
   readonly #xattrKey: Buffer;
-  readonly #dedup: DedupMode;
+  readonly #chunk: ChunkKeys;
   readonly #expiresAtMs: number;
 
   constructor(
@@ -47,14 +51,16 @@ export class Keyring {
   ) {
     invariant(epochs.length > 0, 'a keyring holds at least one epoch');
     let first: EpochMaterial | undefined;
+    const chunkEpochs: Array<{ epoch: number; systemPart: Buffer; chunkTenantPart: Buffer }> = [];
     for (const e of epochs) {
       if (e.tenantKey.length !== 32 || e.systemPart.length !== 32) {
         throw new KisekiError('KISEKI_E_CRYPTO', 'key material of the wrong length');
       }
-      this.#epochs.set(e.epoch, {
-        chunkTenantPart: hkdf(e.tenantKey, '', 'kiseki/v1/chunk-tenant-part'),
+      this.#epochs.set(e.epoch, { payloadKey: hkdf(e.tenantKey, '', 'kiseki/v1/payload') });
+      chunkEpochs.push({
+        epoch: e.epoch,
         systemPart: Buffer.from(e.systemPart),
-        payloadKey: hkdf(e.tenantKey, '', 'kiseki/v1/payload'),
+        chunkTenantPart: hkdf(e.tenantKey, '', 'kiseki/v1/chunk-tenant-part'),
       });
       if (!first || e.epoch < first.epoch) first = e;
     }
@@ -62,9 +68,15 @@ export class Keyring {
       throw new KisekiError('KISEKI_E_CRYPTO', 'current epoch has no keys');
     this.currentEpoch = currentEpoch;
     this.#nameKey = hkdf(first!.tenantKey, '', 'kiseki/v1/name-token');
-    this.#dedupKey = hkdf(first!.tenantKey, '', 'kiseki/v1/dedup');
     this.#xattrKey = hkdf(first!.tenantKey, '', 'kiseki/v1/xattr-token');
-    this.#dedup = dedup;
+    const material: ChunkKeyMaterial = {
+      dedup,
+      dedupKey: hkdf(first!.tenantKey, '', 'kiseki/v1/dedup'),
+      currentEpoch,
+      epochs: chunkEpochs,
+    };
+    this.#chunk = new ChunkKeys(material);
+    wipeMaterial(material);
     this.#expiresAtMs = nowMs + cacheTtlMs;
   }
 
@@ -74,15 +86,17 @@ export class Keyring {
 
   /** Chunk id by the tenant's dedup policy (I-X2). */
   chunkId(plaintext: Uint8Array): Buffer {
-    return this.#dedup === 'global'
-      ? createHash('sha256').update(plaintext).digest()
-      : createHmac('sha256', this.#dedupKey).update(plaintext).digest();
+    return this.#chunk.chunkId(plaintext);
   }
 
   /** The chunk DEK needs both the system part and the tenant part (I-T4), salted by chunk id. */
   chunkDek(chunkId: Uint8Array, epoch: number): Buffer {
-    const e = this.#epoch(epoch);
-    return hkdf(Buffer.concat([e.systemPart, e.chunkTenantPart]), chunkId, 'kiseki/v1/chunk-dek');
+    return this.#chunk.chunkDek(chunkId, epoch);
+  }
+
+  /** A copy of the chunk keys for a chunk worker (see chunk-keys.ts). */
+  chunkKeyMaterial(): ChunkKeyMaterial {
+    return this.#chunk.material();
   }
 
   payloadKey(epoch: number): Buffer {
@@ -105,14 +119,10 @@ export class Keyring {
 
   /** Overwrites every key in memory; the keyring is unusable afterwards. */
   destroy(): void {
-    for (const e of this.#epochs.values()) {
-      e.chunkTenantPart.fill(0);
-      e.systemPart.fill(0);
-      e.payloadKey.fill(0);
-    }
+    for (const e of this.#epochs.values()) e.payloadKey.fill(0);
     this.#epochs.clear();
+    this.#chunk.destroy();
     this.#nameKey.fill(0);
-    this.#dedupKey.fill(0);
     this.#xattrKey.fill(0);
   }
 

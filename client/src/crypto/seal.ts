@@ -16,6 +16,7 @@ import {
   writeChunkEnvelopeHeader,
   writeSealedPayloadHeader,
 } from '@kiseki/proto';
+import type { ChunkSealKeys } from './chunk-keys.ts';
 import type { Keyring } from './keyring.ts';
 
 export interface SealOptions {
@@ -23,11 +24,13 @@ export interface SealOptions {
   readonly nonce?: Uint8Array;
   readonly epoch?: number;
   readonly systemEpoch?: number;
+  /** Write the envelope into this buffer (a pooled one) instead of a new one; it must be large enough. */
+  readonly into?: Buffer;
 }
 
 /** Seals one chunk: the result is the chunk envelope v1 (header, ciphertext, tag). */
 export function sealChunk(
-  keys: Keyring,
+  keys: ChunkSealKeys,
   chunkId: Uint8Array,
   plaintext: Uint8Array,
   opts: SealOptions = {},
@@ -36,7 +39,9 @@ export function sealChunk(
     throw new KisekiError('KISEKI_E_TOOBIG', 'chunk too large');
   const epoch = opts.epoch ?? keys.currentEpoch;
   const nonce = opts.nonce ?? randomBytes(12);
-  const out = Buffer.allocUnsafe(chunkEnvelopeBytes(plaintext.length));
+  const bytes = chunkEnvelopeBytes(plaintext.length);
+  invariant(!opts.into || opts.into.length >= bytes, 'envelope buffer large enough');
+  const out = opts.into ? opts.into.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
   writeChunkEnvelopeHeader(out, {
     tenantEpoch: epoch,
     systemEpoch: opts.systemEpoch ?? epoch,
@@ -60,19 +65,24 @@ export function sealChunk(
  * Opens a chunk envelope, checking that it is the chunk we asked for (the id is in the AAD, so
  * a server can't substitute another chunk: I-K17) and that the tag verifies (I-K7).
  */
-export function openChunk(keys: Keyring, expectedChunkId: Uint8Array, envelope: Uint8Array): Buffer {
+export function openChunk(
+  keys: ChunkSealKeys,
+  expectedChunkId: Uint8Array,
+  envelope: Uint8Array,
+  into?: Buffer,
+): Buffer {
   const h = parseChunkEnvelope(envelope);
   if (!Buffer.from(h.chunkId).equals(Buffer.from(expectedChunkId))) {
     throw new KisekiError('KISEKI_E_CORRUPT', 'chunk server returned a different chunk than requested');
   }
   const dek = keys.chunkDek(h.chunkId, h.tenantEpoch);
+  let pt: Buffer;
   try {
     const d = createDecipheriv('aes-256-gcm', dek, h.nonce);
     d.setAAD(envelope.subarray(0, CHUNK_HEADER_BYTES));
     d.setAuthTag(envelope.subarray(CHUNK_HEADER_BYTES + h.plaintextBytes));
-    const pt = d.update(envelope.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + h.plaintextBytes));
+    pt = d.update(envelope.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + h.plaintextBytes));
     d.final();
-    return pt;
   } catch (err) {
     throw new KisekiError(
       'KISEKI_E_CRYPTO',
@@ -84,6 +94,11 @@ export function openChunk(keys: Keyring, expectedChunkId: Uint8Array, envelope: 
   } finally {
     dek.fill(0);
   }
+  if (!into) return pt;
+  // Only authenticated bytes reach the caller's buffer: the copy follows final().
+  invariant(into.length >= pt.length, 'plaintext buffer large enough');
+  pt.copy(into);
+  return into.subarray(0, pt.length);
 }
 
 /** Seals a small tenant payload (names, symlink targets) bound to `context` (I-L7, I-K17). */

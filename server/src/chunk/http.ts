@@ -26,6 +26,7 @@ import {
   KisekiError,
   type TenantId,
 } from '@kiseki/proto';
+import { BODY_POOL_BYTES_MAX_DEFAULT, BufferPool } from './buffer-pool.ts';
 import { type ChunkStore, ENVELOPE_BYTES_MAX } from './store.ts';
 
 /** The part of ChunkStore the transport uses. */
@@ -56,6 +57,8 @@ export interface ChunkHttpOptions {
   drainMsMax?: number;
   /** One entry per failed request (successes are not logged here). */
   log?(entry: ChunkHttpLogEntry): void;
+  /** Free PUT body buffers kept for reuse. Default 64 MiB. */
+  bodyPoolBytesMax?: number;
 }
 
 interface Route {
@@ -73,6 +76,7 @@ export function createChunkHttpHandler(
   const hasIdsMax = opts.hasIdsMax ?? HAS_IDS_MAX_DEFAULT;
   const envelopeBytesMax = opts.envelopeBytesMax ?? ENVELOPE_BYTES_MAX;
   const drainMsMax = opts.drainMsMax ?? DRAIN_MS_MAX_DEFAULT;
+  const bodies = new BufferPool(opts.bodyPoolBytesMax ?? BODY_POOL_BYTES_MAX_DEFAULT);
 
   async function handle(req: IncomingMessage, res: ServerResponse, route: Route | undefined): Promise<void> {
     if (route === undefined) {
@@ -124,7 +128,7 @@ export function createChunkHttpHandler(
     }
     const chunkId = route.id;
     if (method === 'PUT') {
-      const body = await readBody(req, envelopeBytesMax);
+      const body = await readBody(req, envelopeBytesMax, bodies);
       opts.envelopeCheck?.(chunkId, body);
       const gone = new AbortController();
       const onClose = () => {
@@ -133,18 +137,23 @@ export function createChunkHttpHandler(
       res.once('close', onClose);
       try {
         const { created } = await store.put(tenant, chunkId, body, { signal: gone.signal });
+        // The store is done with the bytes once put resolves (it writes without copying).
+        bodies.give(body);
         res.writeHead(created ? 201 : 200, { 'content-length': 0 });
         res.end();
       } finally {
         res.off('close', onClose);
       }
     } else if (method === 'GET') {
-      const bytes = await store.get(tenant, chunkId);
+      const bytes = await store.get(tenant, chunkId, { alloc: (n) => bodies.take(n) });
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': bytes.length,
         'cache-control': 'no-store',
       });
+      // 'finish': the socket has taken every byte, so the buffer is free again. A connection
+      // that dies first never finishes: that buffer is simply left to the GC.
+      res.once('finish', () => bodies.give(bytes));
       res.end(bytes);
     } else {
       const info = store.has(tenant, chunkId) ? store.stat(tenant, chunkId) : undefined;
@@ -203,15 +212,19 @@ function parseRoute(url: string | undefined): Route | undefined {
 
 /**
  * Reads the whole body if it is at most `bytesMax`; otherwise KISEKI_E_TOOBIG, decided from
- * content-length before reading when the client sent one.
+ * content-length before reading when the client sent one. With a `pool` and a content-length,
+ * the body lands in a pooled buffer (no list of pieces, no concat).
  */
-function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, bytesMax: number, pool?: BufferPool): Promise<Buffer> {
   const declared = req.headers['content-length'];
+  let into: Buffer | undefined;
   if (declared !== undefined) {
     const n = Number(declared);
     if (!Number.isSafeInteger(n) || n < 0)
       return Promise.reject(new KisekiError('KISEKI_E_INVAL', 'bad content-length'));
     if (n > bytesMax) return Promise.reject(tooBig(bytesMax));
+    // node:http ends the body at content-length, so it fits exactly.
+    if (pool && n > 0) into = pool.take(n);
   }
   return new Promise<Buffer>((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -231,11 +244,23 @@ function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
         reject(tooBig(bytesMax));
         return;
       }
-      parts.push(c);
+      if (into) {
+        if (n > into.length) {
+          cleanup();
+          req.pause();
+          reject(new KisekiError('KISEKI_E_INVAL', 'body longer than its content-length'));
+          return;
+        }
+        c.copy(into, n - c.length);
+      } else parts.push(c);
     };
     const onEnd = () => {
       cleanup();
-      resolve(Buffer.concat(parts, n));
+      if (into && n !== into.length) {
+        reject(new KisekiError('KISEKI_E_INVAL', 'body shorter than its content-length'));
+        return;
+      }
+      resolve(into ?? Buffer.concat(parts, n));
     };
     const onError = (err: Error) => {
       cleanup();

@@ -15,6 +15,8 @@
  *      (shared by the batch); lmdb is opened with overlappingSync off, so the transaction's
  *      promise resolves only after lmdb's own fsync;
  *   5. resolve the put.
+ * Steps 3 and 4 are pipelined across batches: batch N+1's fdatasync runs during batch N's lmdb
+ * transaction (runCommitter), never a batch's transaction before its own sync.
  * Crash safety: nothing persistent points at an extent until step 4 commits, and step 4 is
  * atomic. A crash before it leaves free blocks holding garbage (no index entry, no bit: not
  * leaked, not visible); a crash after it leaves a complete chunk whose bytes were made durable
@@ -398,8 +400,13 @@ export class ChunkStore {
   /**
    * Returns the exact envelope bytes. The CRC-32C is verified on every read: a mismatch is
    * KISEKI_E_CORRUPT and the bytes are never returned. Missing → KISEKI_E_NOENT.
+   * `opts.alloc` supplies the read buffer (a pooled one) for the padded extent's bytes.
    */
-  get(tenant: TenantId, chunkId: ChunkIdHex): Promise<Buffer> {
+  get(
+    tenant: TenantId,
+    chunkId: ChunkIdHex,
+    opts: { alloc?: (bytes: number) => Buffer } = {},
+  ): Promise<Buffer> {
     return this.track(async () => {
       checkIds(tenant, chunkId);
       this.checkRunning();
@@ -410,7 +417,8 @@ export class ChunkStore {
       this.pin(extent);
       let buf: Buffer;
       try {
-        buf = await this.device.read(rec.offsetBytes, extent.count * this.bs);
+        const bytes = extent.count * this.bs;
+        buf = await this.device.read(rec.offsetBytes, bytes, opts.alloc?.(bytes));
       } finally {
         this.unpin(extent);
       }
@@ -609,11 +617,29 @@ export class ChunkStore {
     });
   }
 
+  /**
+   * Group commit in two pipelined stages: the device fdatasync of batch N+1 runs while batch N's
+   * lmdb transaction commits. Each put's bytes are still durable before its own index record
+   * commits (its batch's sync precedes its batch's transaction), transactions commit in batch
+   * order, and only one sync and one transaction run at a time. Overlapping them roughly halves
+   * the committer's time per batch (fdatasync ~2 ms and lmdb's own fsync ~2.6 ms, measured).
+   */
   private async runCommitter(): Promise<void> {
+    let txns: Promise<void> = Promise.resolve();
     try {
-      while (this.pending.length > 0 && this.failure === undefined) {
+      for (;;) {
+        if (this.pending.length === 0 || this.failure !== undefined) {
+          await txns; // puts that arrive meanwhile join the next round
+          if (this.pending.length === 0 || this.failure !== undefined) break;
+          continue;
+        }
         const batch = this.pending.splice(0, this.batchOpsMax);
-        await this.commitBatch(batch);
+        const synced = await this.syncBatch(batch);
+        const previous = txns;
+        txns = (async () => {
+          await previous;
+          if (synced) await this.commitBatch(batch);
+        })();
       }
     } finally {
       this.committing = false;
@@ -621,14 +647,28 @@ export class ChunkStore {
     }
   }
 
-  /** Group commit: one fdatasync and one lmdb transaction for the whole batch. */
-  private async commitBatch(batch: Pending[]): Promise<void> {
+  /** Stage 1: one fdatasync for every put of the batch. False (batch failed) after a failure. */
+  private async syncBatch(batch: Pending[]): Promise<boolean> {
     try {
       if (batch.some((p) => p.op.kind === 'put')) {
         await this.device.sync();
         this.counters.deviceSyncs++;
         await this.fault('commit:synced');
       }
+      return true;
+    } catch (err) {
+      this.stop(err);
+      const out = this.stoppedError();
+      for (const p of batch) p.reject(out);
+      return false;
+    }
+  }
+
+  /** Stage 2: one lmdb transaction for the whole (synced) batch. */
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    try {
+      // A later batch's sync failed meanwhile: the store stopped, write nothing more.
+      if (this.failure !== undefined) throw this.failure;
       // Everything that can throw (assertions, encoding) happens before the transaction.
       const encoded: (Buffer | undefined)[] = [];
       for (const { op } of batch) {
