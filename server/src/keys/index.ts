@@ -1,3 +1,5 @@
+export { type AuditEvent, type AuditRecord, readAudit, verifyAudit } from './audit.ts';
+export { addEpoch, type EpochInfo, isShredded, listEpochs, shredTenant } from './epochs.ts';
 export { type KmsConfig, parseKmsConfig, redactKmsConfig } from './kms-config.ts';
 export {
   KeyManager,
@@ -24,5 +26,5 @@ export {
   resilient,
 } from './providers/resilience.ts';
 export { type VaultAuth, type VaultConfig, VaultKms } from './providers/vault.ts';
-export { KmsRegistry, type KmsTestReport } from './registry.ts';
+export { type KmsMigrateReport, KmsRegistry, type KmsTestReport } from './registry.ts';
 export { writeFileDurable } from './secret-file.ts';

@@ -7,7 +7,6 @@
  * client key) are credentials for the tenant's KMS, not key material; they are stored only in
  * the node's key directory (0600) and never logged or printed (I-K8).
  */
-import { readFileSync } from 'node:fs';
 import { KisekiError } from '@kiseki/proto';
 import { AwsKms } from './providers/aws-kms.ts';
 import { InternalKms } from './providers/internal.ts';
@@ -237,10 +236,6 @@ export function redactKmsConfig(cfg: KmsConfig): Record<string, unknown> {
   return walk(cfg) as Record<string, unknown>;
 }
 
-export function kmsKindOf(cfg: KmsConfig): KmsKind {
-  return cfg.kind;
-}
-
 export interface CreateProviderOptions {
   /** Where the internal provider keeps its KEK files. */
   readonly internalDir: string;
@@ -280,20 +275,4 @@ export function createKmsProvider(cfg: KmsConfig, o: CreateProviderOptions): Res
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Reads a PEM or secret from a file for a config, refusing huge files. */
-export function readConfigFile(path: string, what: string): string {
-  let s: string;
-  try {
-    s = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new KisekiError(
-      'KISEKI_E_NOENT',
-      `cannot read the ${what} file ${path} (${(err as NodeJS.ErrnoException).code})`,
-    );
-  }
-  if (s.length > STRING_BYTES_MAX)
-    throw new KisekiError('KISEKI_E_INVAL', `the ${what} file ${path} is too large`);
-  return s.trim();
 }

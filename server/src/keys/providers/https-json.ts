@@ -8,6 +8,7 @@ import { KisekiError } from '@kiseki/proto';
 import { Pool } from 'undici';
 
 export const KMS_RESPONSE_BYTES_MAX = 1 << 20;
+const KMS_HTTP_BACKSTOP_TIMEOUT_MS = 60_000;
 
 export interface HttpsJsonOptions {
   /** Base URL, e.g. https://vault.example:8200. http:// is refused unless `allowPlainHttp`. */
@@ -42,8 +43,9 @@ export class HttpsJson {
     this.#pool = new Pool(u.origin, {
       connections: o.connectionsMax ?? 8,
       connect: o.caPem ? { ca: o.caPem } : {},
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      // resilient() bounds each attempt (and aborts it); these only catch a caller without it.
+      headersTimeout: KMS_HTTP_BACKSTOP_TIMEOUT_MS,
+      bodyTimeout: KMS_HTTP_BACKSTOP_TIMEOUT_MS,
     });
   }
 

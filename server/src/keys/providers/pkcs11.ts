@@ -9,6 +9,8 @@
  *
  * One session, logged in as the user, operations serialized (a PKCS#11 session runs one
  * crypto operation at a time); C_EncryptAsync/C_DecryptAsync keep the token off the event loop.
+ * A timeout in resilient() stops the caller waiting but cannot interrupt a call inside the
+ * module: a hung token holds this provider's queue until the module returns.
  */
 import { randomBytes } from 'node:crypto';
 import { KisekiError } from '@kiseki/proto';
