@@ -61,7 +61,7 @@ describe('a tenant KMS outage under a running server', () => {
     if (dir) cleanup(dir);
   });
 
-  it('sealed Vault: reads fail with a clear KISEKI_E_UNAVAILABLE after the client's retry window, the breaker spares the KMS; unsealed: the same session goes on, nothing lost', async () => {
+  it('sealed Vault: reads fail with a clear KISEKI_E_UNAVAILABLE after the client retry window, the breaker spares the KMS; unsealed: the same session goes on, nothing lost', async () => {
     const k = await sdk(server, 'oa');
     const before = Buffer.from('written before the outage\n'.repeat(5_000));
     try {
