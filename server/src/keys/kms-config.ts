@@ -12,7 +12,6 @@ import { AwsKms } from './providers/aws-kms.ts';
 import { InternalKms } from './providers/internal.ts';
 import { type KmipConfig, KmipKms } from './providers/kmip.ts';
 import { type Pkcs11Config, Pkcs11Kms } from './providers/pkcs11.ts';
-import type { KmsKind } from './providers/provider.ts';
 import {
   type KmsLog,
   type ResilienceOptions,
