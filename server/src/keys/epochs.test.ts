@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addEpoch, listEpochs } from './epochs.ts';
 import { KeyManager } from './manager.ts';
 import { InternalKms } from './providers/internal.ts';
+import type { TenantKmsProvider } from './providers/provider.ts';
 
 describe('data-key epochs (rotation)', () => {
   const dirs: string[] = [];
@@ -84,6 +85,42 @@ describe('data-key epochs (rotation)', () => {
     await expect(km.tenantKeys('t')).rejects.toMatchObject({ code: 'KISEKI_E_SHREDDED' });
     await expect(km.rotate('t')).rejects.toMatchObject({ code: 'KISEKI_E_SHREDDED' });
     await km.shred('t'); // idempotent
+    km.close();
+  });
+
+  it('concurrent lookups after the cache expires unwrap each epoch once (single flight)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'kiseki-epochs-'));
+    dirs.push(home);
+    const kms = new InternalKms(join(home, 'kms'));
+    let unwraps = 0;
+    const counting: TenantKmsProvider = {
+      kind: 'internal',
+      ensureKek: (t) => kms.ensureKek(t),
+      wrap: (k, c) => kms.wrap(k, c),
+      unwrap: (w, c) => {
+        unwraps++;
+        return kms.unwrap(w, c);
+      },
+      generateDataKey: (c) => kms.generateDataKey(c),
+      health: (o) => kms.health(o),
+      destroyKek: (t) => kms.destroyKek(t),
+      close: () => kms.close(),
+    };
+    let now = 0;
+    const km = await KeyManager.open({
+      dir: join(home, 'keys'),
+      provider: () => counting,
+      cacheTtlMs: 1_000,
+      clock: () => now,
+    });
+    await km.createTenant('t');
+    await km.rotate('t');
+    const sets = await Promise.all(Array.from({ length: 50 }, () => km.tenantKeys('t')));
+    expect(unwraps).toBe(2);
+    expect(new Set(sets).size).toBe(1);
+    now += 1_001;
+    await Promise.all(Array.from({ length: 50 }, () => km.tenantKeys('t')));
+    expect(unwraps).toBe(4);
     km.close();
   });
 });

@@ -41,6 +41,7 @@ export interface KeyManagerOptions {
 export class KeyManager {
   readonly #systemKeks = new Map<number, Buffer>();
   readonly #cache = new Map<string, { set: TenantKeySet; expiresAtMs: number }>();
+  readonly #loading = new Map<string, Promise<TenantKeySet>>();
   readonly cacheTtlMs: number;
   readonly #clock: () => number;
 
@@ -148,7 +149,17 @@ export class KeyManager {
     const now = this.#clock();
     const hit = this.#cache.get(tenant);
     if (hit && hit.expiresAtMs > now) return hit.set;
-    if (hit) this.#evict(tenant);
+    // One load per tenant at a time: when a cache entry expires under many sessions, the KMS
+    // sees one unwrap per epoch, not one per session.
+    const pending = this.#loading.get(tenant);
+    if (pending) return pending;
+    const load = this.#load(tenant, now).finally(() => this.#loading.delete(tenant));
+    this.#loading.set(tenant, load);
+    return load;
+  }
+
+  async #load(tenant: string, now: number): Promise<TenantKeySet> {
+    if (this.#cache.has(tenant)) this.#evict(tenant);
     if (isShredded(this.opts.dir, tenant)) throw shreddedError(tenant);
     const provider = this.opts.provider(tenant);
     let files: string[];
@@ -198,6 +209,14 @@ export class KeyManager {
       epochs,
       cacheTtlMs: this.cacheTtlMs,
     };
+    if (isShredded(this.opts.dir, tenant)) {
+      // Shredded while this load was at the KMS: serve nothing, keep nothing.
+      for (const e of epochs) {
+        e.tenantKey.fill(0);
+        e.systemPart.fill(0);
+      }
+      throw shreddedError(tenant);
+    }
     this.#cache.set(tenant, { set, expiresAtMs: now + this.cacheTtlMs });
     return set;
   }
