@@ -131,6 +131,36 @@ describe('PoolStore: EC 4+2 across 3 nodes and 6 devices', () => {
     for (const c of chunks) expect((await store.get(c.id, c.loc)).degraded).toEqual([]);
   });
 
+  it('a new device: rebalance moves at most one piece per chunk onto it, and every chunk still survives 2 losses', async () => {
+    const { store, devices } = await memoryPool([2, 2, 2]);
+    const chunks = await putSome(store, 12, 20_000);
+    const added = localDevice(
+      'n1-d9',
+      'node-1',
+      await DeviceAllocator.format(new MemoryDevice({ sizeBytes: 16 * MiB })),
+    );
+    store.addDevice(added);
+    let movedTotal = 0;
+    for (const c of chunks) {
+      const r = await store.rebalance(c.id, c.loc);
+      expect(r.moved.length).toBeLessThanOrEqual(1);
+      for (const i of r.moved) expect(r.location.pieces[i]!.deviceId).toBe('n1-d9');
+      movedTotal += r.moved.length;
+      await store.release(r.release);
+      c.loc = r.location;
+      expect((await store.rebalance(c.id, c.loc)).moved).toEqual([]); // settled
+    }
+    // Node 1 now has 3 devices for its 2 pieces per chunk: the new one ranks in the top 2 for
+    // about two thirds of the chunks, and each of those moves exactly one piece.
+    expect(movedTotal).toBeGreaterThan(0);
+    for (const down of subsets([...devices, added], 2).filter((_, i) => i % 4 === 0)) {
+      for (const d of down) d.state = 'down';
+      for (const c of chunks)
+        expect(Buffer.from((await store.get(c.id, c.loc)).bytes).equals(c.data)).toBe(true);
+      for (const d of down) d.state = 'active';
+    }
+  });
+
   it('a stale location whose extents were released and reused never returns another chunk (replicas too)', async () => {
     const { store, devices } = await memoryPool([2, 2, 2], { kind: 'replicas', copies: 2 });
     const [a] = await putSome(store, 1, 50_000);

@@ -206,6 +206,48 @@ export class PoolStore {
   }
 
   /**
+   * Moves pieces so the chunk sits where placement puts it now (after devices were added):
+   * only pieces on devices that left the chunk's ideal set move, each to a device that joined
+   * it, so adding one device moves at most one piece per chunk (rendezvous hashing). Like
+   * `repair`, the old pieces are freed only by `release`. Unreadable pieces are left to repair.
+   */
+  async rebalance(chunkId: ChunkIdHex, loc: ChunkLocation): Promise<RepairResult> {
+    const policy = policyAt(this.pool, loc.epoch);
+    const current = loc.pieces.map((p) => p.deviceId);
+    let ideal: DeviceId[];
+    try {
+      ideal = placeChunk(
+        { chunkId, policy, deviceClass: this.pool.deviceClass },
+        this.placementView().filter((d) => d.state === 'active'),
+      ).map((d) => d.deviceId);
+    } catch {
+      return { location: loc, repaired: [], moved: [], release: [] }; // no better place now
+    }
+    const arriving = ideal.filter((d) => !current.includes(d));
+    const leaving = current.flatMap((d, i) => (ideal.includes(d) ? [] : [i]));
+    const pieces = [...loc.pieces];
+    const moved: number[] = [];
+    const release: PieceLocation[] = [];
+    for (const [j, i] of leaving.entries()) {
+      const target = arriving[j];
+      if (target === undefined) break;
+      const bytes = await this.readPiece(chunkId, i, loc.pieces[i]!);
+      if (bytes === undefined) continue;
+      const extent = await this.device(target).write(bytes, ownerTag(chunkId, i));
+      pieces[i] = { deviceId: target, extent };
+      moved.push(i);
+      release.push(loc.pieces[i]!);
+    }
+    return { location: { epoch: loc.epoch, pieces }, repaired: [], moved, release };
+  }
+
+  /** Adds a device to the pool (new pieces may land on it; `rebalance` moves old ones). */
+  addDevice(device: PieceDevice): void {
+    invariant(!this.devices.has(device.deviceId), `device ${device.deviceId} is new to the pool`);
+    this.devices.set(device.deviceId, device);
+  }
+
+  /**
    * Frees pieces `repair` replaced, once the caller has durably stored the new location (a
    * crash before that leaves the old location valid). Pieces on down devices are skipped.
    */
