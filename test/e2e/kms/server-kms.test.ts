@@ -4,7 +4,7 @@
  * and a real PyKMIP server; data through the SDK; tenant isolation through the SDK and raw gRPC;
  * KMS outage behaviour; and the I-K8 search of every log line and output for key bytes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ import {
   caFile,
   cleanup,
   credentialFile,
+  MOUNT_BIN,
+  mountFs,
   type ServerHandle,
   sdk,
   startServer,
@@ -193,7 +195,7 @@ describe.skipIf(!softHsmAvailable() || !pyKmipAvailable())('tenant KMS providers
     expect(kinds).toEqual([2, 5, 4, 3]); // the v2 frame names the provider that wrapped it
   });
 
-  it('I-T1, I-T3: tenants on different providers see only their own keys and data, through the SDK and raw gRPC', async () => {
+  it('I-T1, I-T3: tenants on different providers see only their own keys and data, through the SDK, FUSE and raw gRPC', async () => {
     const keys = await Promise.all(Object.entries(TENANTS).map(([t, kind]) => dataKey(t, kind)));
     expect(new Set(keys.map((k) => k.toString('hex'))).size).toBe(keys.length);
     const rpc = new Rpc({ server: server.address, caCert: readFileSync(caFile(server.home)) });
@@ -215,6 +217,35 @@ describe.skipIf(!softHsmAvailable() || !pyKmipAvailable())('tenant KMS providers
     } finally {
       rpc.close();
     }
+    // Through FUSE: alpha's mount shows alpha's file only; a mount of beta with alpha's
+    // credential is refused and mounts nothing.
+    const m = await mountFs(server, { tenant: 'alpha' });
+    try {
+      expect(readdirSync(m.mountpoint)).toEqual(['alpha.txt']);
+      expect(readFileSync(join(m.mountpoint, 'alpha.txt'), 'utf8')).toBe('hello from alpha');
+    } finally {
+      await m.unmount();
+    }
+    const mnt = tempDir('mnt-intruder');
+    const intruder = spawnSync(
+      MOUNT_BIN,
+      [
+        server.address,
+        mnt,
+        '--tenant',
+        'beta',
+        '--ca',
+        caFile(server.home),
+        '--credential-file',
+        credentialFile(server.home, 'alpha'),
+      ],
+      { timeout: 60_000, encoding: 'utf8' },
+    );
+    spawnSync('fusermount3', ['-u', '-q', mnt], { stdio: 'ignore' });
+    expect(intruder.status).not.toBe(0);
+    expect(intruder.stderr).toMatch(/KISEKI_E_AUTH|credential/);
+    expect(readdirSync(mnt)).toEqual([]);
+    cleanup(mnt);
     const a = await sdk(server, 'alpha');
     try {
       const names = (await a.fs.readdir('/')).map((e: { name: string } | string) =>
