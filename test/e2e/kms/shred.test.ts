@@ -5,13 +5,23 @@
  * of the tenant is on any cache on disk, and another tenant is untouched.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11Kms } from '../../../server/src/keys/providers/pkcs11.ts';
 import { createSoftHsmToken, type SoftHsmToken, softHsmAvailable } from '../../kms-servers/softhsm.ts';
-import { CLI_BIN, cleanup, filesUnder, type ServerHandle, sdk, startServer, tempDir } from '../harness.ts';
+import {
+  CLI_BIN,
+  cleanup,
+  filesUnder,
+  type MountHandle,
+  mountFs,
+  type ServerHandle,
+  sdk,
+  startServer,
+  tempDir,
+} from '../harness.ts';
 
 const run = promisify(execFile);
 const KEY_CACHE_TTL_MS = 1_000;
@@ -50,6 +60,7 @@ describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
   it('I-K5: reads fail with KISEKI_E_SHREDDED within the bound, caches on disk hold no plaintext, other tenants untouched', async () => {
     const marker = `victim-plaintext-${'x'.repeat(16)}`;
     const body = Buffer.from(`${marker}\n`.repeat(40_000)); // ~1 MiB: real chunks, in the L2 cache
+    let mount: MountHandle | undefined;
     const victim = await sdk(server, 'victim', {
       l2: { dir: cacheDir, capacityBytes: 64 * MIB, mode: 'organic' },
     });
@@ -57,6 +68,8 @@ describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
     try {
       await victim.fs.writeFile('/secret.txt', body);
       expect((await victim.fs.readFile('/secret.txt')).equals(body)).toBe(true);
+      mount = await mountFs(server, { tenant: 'victim' });
+      expect(readFileSync(join(mount.mountpoint, 'secret.txt')).equals(body)).toBe(true); // cached by the mount too
       await bystander.fs.writeFile('/fine.txt', Buffer.from('still here'));
       expect(victim.client.l2!.stats().entries).toBeGreaterThan(0); // the L2 disk cache holds its chunks
 
@@ -74,6 +87,21 @@ describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       const elapsedMs = Date.now() - t0;
+      let fuseErr: NodeJS.ErrnoException | undefined;
+      while (Date.now() - t0 < SHRED_BOUND_MS + 5_000) {
+        try {
+          readFileSync(join(mount.mountpoint, 'secret.txt')); // a fresh open through the mount
+        } catch (e) {
+          fuseErr = e as NodeJS.ErrnoException;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const fuseElapsedMs = Date.now() - t0;
+      if (process.env.KISEKI_REPORT_SHRED_MS)
+        process.stderr.write(`FUSE: ${fuseErr?.code} after ${fuseElapsedMs} ms\n`);
+      expect(fuseErr?.code).toBe('EACCES');
+      expect(fuseElapsedMs).toBeLessThan(SHRED_BOUND_MS);
       expect(err?.code).toBe('KISEKI_E_SHREDDED');
       expect(elapsedMs).toBeLessThan(SHRED_BOUND_MS);
       if (process.env.KISEKI_REPORT_SHRED_MS)
@@ -100,8 +128,40 @@ describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
         /admin:\S+\s+tenant\.shred .*kms=pkcs11 ok\n(.*\n)*chain ok/,
       );
     } finally {
+      await mount?.unmount();
       await victim.close().catch(() => {});
       await bystander.close();
+    }
+  });
+
+  // Known gap (FUSE/client layer, not the key manager): a handle opened before the shred keeps
+  // reading (from the kernel page cache or the mount's per-handle data), which nothing
+  // invalidates on a shred; a fresh open is refused within the bound (test above). it.fails keeps this
+  // visible: it turns red the day the mount starts refusing such reads, to be made a plain it.
+  it.fails('I-K5 (known gap): a read through a FUSE handle opened before the shred is refused within the bound', async () => {
+    await kiseki('tenant', 'create', 'victim2');
+    const k = await sdk(server, 'victim2');
+    await k.fs.writeFile('/held.txt', Buffer.alloc(256 * 1024, 7));
+    await k.close();
+    const m = await mountFs(server, { tenant: 'victim2' });
+    const fd = openSync(join(m.mountpoint, 'held.txt'), 'r');
+    try {
+      readSync(fd, Buffer.alloc(4096), 0, 4096, 0);
+      await kiseki('tenant', 'shred', 'victim2', '--yes');
+      const t0 = Date.now();
+      let code: string | undefined;
+      while (!code && Date.now() - t0 < SHRED_BOUND_MS) {
+        try {
+          readSync(fd, Buffer.alloc(4096), 0, 4096, 0);
+        } catch (e) {
+          code = (e as NodeJS.ErrnoException).code;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(code).toBe('EACCES');
+    } finally {
+      closeSync(fd);
+      await m.unmount();
     }
   });
 });
