@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { KisekiError } from '@kiseki/proto';
+import { type DeviceStatus, KisekiError } from '@kiseki/proto';
 import { Command, InvalidArgumentError } from 'commander';
 import { Admin } from './admin.ts';
 import {
@@ -14,6 +14,7 @@ import {
   progressBar,
   stage,
 } from './cache.ts';
+import { deviceCall, formatDevices } from './device.ts';
 import { caPath, credentialPath, defaultHome, defaultMount, serverAddress } from './home.ts';
 import {
   addKmsOptions,
@@ -344,6 +345,41 @@ async function withRaft(fn: (r: RaftAdmin) => Promise<void> | void): Promise<voi
   }
 }
 const say = (s: string) => process.stdout.write(`${s}\n`);
+
+const device = program
+  .command('device')
+  .description("this node's raw devices: block devices or preallocated files");
+device
+  .command('add <path>')
+  .description(
+    'format a block device or a file (as the server sees it) and add it to the node; refuses one holding a filesystem, partition table or Kiseki device unless --force',
+  )
+  .option('--force', 'destroy what is on the device')
+  .option('--class <class>', 'ssd or hdd (capacity thresholds: Critical at 85% / 92%)', 'ssd')
+  .option('--block-size <bytes>', 'extent alignment (default: max(4096, physical block size))', int)
+  .action(async (path: string, o: { force?: boolean; class: string; blockSize?: number }) => {
+    if (o.class !== 'ssd' && o.class !== 'hdd') throw new InvalidArgumentError('--class must be ssd or hdd');
+    const { device: d } = await deviceCall<{ device: DeviceStatus }>(opts().home, opts().server, {
+      op: 'add',
+      path: resolve(path),
+      deviceClass: o.class,
+      ...(o.force ? { force: true } : {}),
+      ...(o.blockSize === undefined ? {} : { blockSizeBytes: o.blockSize }),
+    });
+    say(
+      `${d.path}: device ${d.deviceUuid} added (${fmtBytes(d.capacityBytes)} for data, ${d.blockSizeBytes}-byte blocks)`,
+    );
+  });
+device
+  .command('list')
+  .description('devices of the node: state, class, capacity, use and I-C5 level')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) => {
+    const { devices } = await deviceCall<{ devices: DeviceStatus[] }>(opts().home, opts().server, {
+      op: 'list',
+    });
+    say(o.json ? JSON.stringify(devices, null, 2) : formatDevices(devices, fmtBytes));
+  });
 
 const node = program.command('node').description('Raft cluster membership (nodes started with --peers)');
 node

@@ -1,4 +1,5 @@
 export * from './crc32c.ts';
+export * from './device-admin.ts';
 export * from './envelope.ts';
 export * from './errors.ts';
 export * from './ids.ts';

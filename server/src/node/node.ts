@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { GRPC_MESSAGE_BYTES_MAX, KisekiError, type TenantId, shardId as toShardId } from '@kiseki/proto';
 import type { Logger } from 'pino';
 import { ChunkStore, createChunkHttpHandler } from '../chunk/index.ts';
+import { DeviceRegistry } from '../chunk/pool/index.ts';
 import { TenantRegistry } from '../control/index.ts';
 import { KeyManager, KmsRegistry, writeFileDurable } from '../keys/index.ts';
 import { openSingleReplicaLog, RaftHost } from '../log/index.ts';
@@ -18,6 +19,7 @@ import { ViewStore } from '../view/index.ts';
 import { checkAdminToken, SessionAuthority } from './auth.ts';
 import type { NodeConfig } from './config.ts';
 import { parsePeers } from './config.ts';
+import { addDeviceService } from './device-service.ts';
 import { runGc } from './gc.ts';
 import { authorization, parseClientEnvelope } from './grpc-util.ts';
 import { lockHome } from './lock.ts';
@@ -88,9 +90,12 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       criticalRatio: cfg.criticalRatio,
     });
     closers.push(() => chunks.close());
+    // Raw devices added with `kiseki device add` (not yet used for chunk data: ADR 0010).
+    const devices = await DeviceRegistry.open(join(cfg.home, 'devices'));
+    closers.push(() => devices.close());
 
     // Raft runs when the node is configured as a cluster member. A node started without peers
-    // keeps the single-replica log (ADR 0006: same WAL, one fdatasync per commit, and its fault
+    // keeps the single-replica log (ADR 0009: same WAL, one fdatasync per commit, and its fault
     // handling unchanged); restarting it with --peers turns each shard's existing log into the
     // applied log of a Raft group.
     const peers = parsePeers(cfg.peers);
@@ -184,6 +189,12 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
       'grpc.max_send_message_length': GRPC_MESSAGE_BYTES_MAX,
     });
     raft?.transport.addToServer(server);
+    addDeviceService(
+      server,
+      devices,
+      (md) => checkAdminToken(adminToken, authorization({ metadata: md })),
+      log,
+    );
     addServices(server, {
       lockLeaseMs: cfg.lockLeaseMs,
       lockMarkerPath: join(cfg.home, 'locks.held'),

@@ -1,5 +1,6 @@
 /** Affinity pools: durability policies (I-C4, I-C6), capacity thresholds (I-C5), placement (I-C3). */
 export { type CapacityState, CRITICAL_RATIO, capacityState } from './capacity.ts';
+export { type AddDeviceOptions, DEVICES_MAX, DeviceRegistry } from './device-registry.ts';
 export {
   type DeviceId,
   type NodeId,
