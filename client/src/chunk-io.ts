@@ -376,6 +376,11 @@ export class ChunkIo {
     if (this.#closed) throw new KisekiError('KISEKI_E_UNAVAILABLE', 'client is closed');
   }
 
+  /** Drops every decrypted block this side holds (crypto-shred). */
+  clearCache(): void {
+    this.#l1.clear();
+  }
+
   /** Drops the keys from every worker and this side (crypto-shred, session end). */
   forgetKeys(): void {
     if (this.#keys) wipeMaterial(this.#keys);

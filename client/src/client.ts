@@ -222,11 +222,23 @@ export class KisekiClient {
         this.#keyring = ring;
         this.#chunkIo.setKeys(ring.chunkKeyMaterial());
         return ring;
+      } catch (err) {
+        if (err instanceof KisekiError && err.code === 'KISEKI_E_SHREDDED') this.#forgetTenant();
+        throw err;
       } finally {
         this.#keyFetch = undefined;
       }
     })();
     return this.#keyFetch;
+  }
+
+  /** The tenant was crypto-shredded: drop every key and every cached block, here and on disk. */
+  #forgetTenant(): void {
+    this.#keyring?.destroy();
+    this.#keyring = undefined;
+    this.#chunkIo.forgetKeys();
+    this.#chunkIo.clearCache();
+    this.l2?.wipe();
   }
 
   // ---- namespace ------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
 export const READAHEAD_KB_DEFAULT = 4096;
 /** How long an unmount waits for the kernel to let go (files still open elsewhere). */
 const UNMOUNT_WAIT_MS = 2000;
+/** How often the mount checks its tenant's keys (a shred is seen within this plus the key TTL). */
+const KEY_WATCH_MS = 500;
 
 export interface MountOptions extends ConnectOptions {
   readonly mountpoint: string;
@@ -99,6 +101,16 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
       `mount on ${opts.mountpoint} failed: ${(err as Error).message}`,
     );
   }
+  // Crypto-shred (I-K5): nothing may come to the mount once the tenant's keys are gone, so
+  // that is checked even while no request arrives (the kernel serves cached pages by itself).
+  const keyWatch = setInterval(() => {
+    kiseki.client.keys().catch((err: unknown) => {
+      if (!(err instanceof KisekiError) || err.code !== 'KISEKI_E_SHREDDED') return;
+      clearInterval(keyWatch);
+      ops.shredded().catch((e) => opts.onError?.('shred', opts.mountpoint, e));
+    });
+  }, KEY_WATCH_MS);
+  keyWatch.unref();
   // Async on purpose: a synchronous stat of our own mount would block the thread that answers it.
   await raiseReadahead(opts.mountpoint, opts.readaheadKb ?? READAHEAD_KB_DEFAULT).catch((err) =>
     opts.onError?.('readahead', opts.mountpoint, err),
@@ -107,6 +119,7 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   let closing: Promise<void> | undefined;
   // Ends the session once the loop has stopped: flush what is still open, close the client.
   const finish = async (): Promise<void> => {
+    clearInterval(keyWatch);
     await ops.flushAll();
     fuse.close(session);
     await kiseki.close();

@@ -128,6 +128,8 @@ export class LowLevelOps {
   readonly #root: number;
   readonly #bs: number;
   #nextFh = 1;
+  /** The tenant was crypto-shredded: every request is refused from now on (I-K5). */
+  #shredded = false;
 
   constructor(k: Kiseki, fuse: Fuse3, opts: OpsOptions) {
     this.#k = k;
@@ -239,7 +241,14 @@ export class LowLevelOps {
   /** Runs an op; a failure answers its errno. Unexpected failures are logged, and every
    * failure with KISEKI_FUSE_TRACE=1 in the environment. */
   #run(op: OpCode, req: Req, detail: string | number, fn: () => Promise<void>): void {
-    fn().catch((err) => {
+    // Closing still works: a handle with nothing unwritten closes cleanly; unwritten data can't
+    // be sealed any more and fails there.
+    const closing = op === Op.FLUSH || op === Op.RELEASE;
+    const go =
+      this.#shredded && !closing
+        ? () => Promise.reject(new KisekiError('KISEKI_E_SHREDDED', "the tenant's keys were destroyed"))
+        : fn;
+    go().catch((err) => {
       if (process.env.KISEKI_FUSE_TRACE || !(err instanceof KisekiError))
         this.#opts.onError?.(OP_NAMES[op] ?? String(op), String(detail), err);
       this.#fuse.replyErr(req, -fuseErrno(err));
@@ -596,6 +605,18 @@ export class LowLevelOps {
     };
     const st = Object.keys(attrs).length > 0 ? await client.setattr(ino, attrs) : await this.#getattr(ino);
     this.#fuse.replyAttr(req, this.#fillAttr(st));
+  }
+
+  /**
+   * The tenant was shredded: refuse every request from now on and drop what the kernel caches
+   * for us (pages of open files would otherwise keep serving plaintext).
+   */
+  async shredded(): Promise<void> {
+    if (this.#shredded) return;
+    this.#shredded = true;
+    const inos = new Set<number>([FUSE_ROOT_ID, ...this.#lookups.keys()]);
+    for (const h of this.handles.values()) inos.add(this.#kernelIno(h.ino));
+    if (this.#session) await this.#fuse.invalidateInodes(this.#session, Float64Array.from(inos));
   }
 
   /** Flushes every open file (before unmounting). */

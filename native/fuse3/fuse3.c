@@ -1058,6 +1058,69 @@ static napi_value ReplyLock(napi_env env, napi_callback_info info) {
   return rc_value(env, fuse_reply_lock(get_req(env, argv[0]), &fl));
 }
 
+/* ---- cache invalidation (crypto-shred) ------------------------------------------------- */
+
+typedef struct inval_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  session *s;
+  uint64_t *inos;
+  size_t n;
+  uint32_t failed;
+} inval_work;
+
+/* On a libuv pool thread: a notify write can wait for the kernel, which may in turn wait for a
+ * reply from JavaScript; the JS thread must stay free to give it. */
+static void inval_execute(napi_env env, void *data) {
+  (void)env;
+  inval_work *w = data;
+  for (size_t i = 0; i < w->n; i++) {
+    if (w->s->closed || w->s->exited) break;
+    int rc = fuse_lowlevel_notify_inval_inode(w->s->se, (fuse_ino_t)w->inos[i], 0, 0);
+    if (rc != 0 && rc != -ENOENT) w->failed++;
+  }
+}
+
+static void inval_complete(napi_env env, napi_status status, void *data) {
+  inval_work *w = data;
+  napi_value out;
+  napi_create_uint32(env, w->failed, &out);
+  napi_resolve_deferred(env, w->deferred, out);
+  napi_delete_async_work(env, w->work);
+  free(w->inos);
+  free(w);
+}
+
+/* invalidateInodes(session, inos: Float64Array): Promise<failures>. Drops the kernel's cached
+ * pages and attributes of each inode (the next read or stat comes to us). */
+static napi_value InvalidateInodes(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  session *s = get_session(env, argv[0]);
+  if (!s) return NULL;
+  napi_typedarray_type t;
+  size_t len;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[1], &t, &len, &data, NULL, NULL) != napi_ok || t != napi_float64_array) {
+    napi_throw_type_error(env, NULL, "expected a Float64Array of inode numbers");
+    return NULL;
+  }
+  inval_work *w = calloc(1, sizeof(inval_work));
+  if (!w || !(w->inos = malloc((len ? len : 1) * sizeof(uint64_t)))) {
+    free(w);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < len; i++) w->inos[i] = (uint64_t)((double *)data)[i];
+  w->n = len;
+  w->s = s;
+  napi_value promise, name;
+  napi_create_promise(env, &w->deferred, &promise);
+  napi_create_string_utf8(env, "kiseki-fuse3-inval", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, inval_execute, inval_complete, w, &w->work);
+  napi_queue_async_work(env, w->work);
+  return promise;
+}
+
 static napi_value ReplyNone(napi_env env, napi_callback_info info) {
   ARGS(1);
   fuse_reply_none(get_req(env, argv[0]));
@@ -1071,6 +1134,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"replyOpen", ReplyOpen}, {"replyData", ReplyData}, {"replyDataAsync", ReplyDataAsync}, {"releaseWriteSlot", ReleaseWriteSlot}, {"replyWrite", ReplyWrite},
     {"replyReadlink", ReplyReadlink}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
     {"replyNone", ReplyNone}, {"replyXattr", ReplyXattr}, {"replyLock", ReplyLock},
+    {"invalidateInodes", InvalidateInodes},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -134,6 +134,9 @@ export interface Fuse3 {
   replyXattr(req: Req, size: number): number;
   /** F_GETLK's answer: [l_type, l_start, l_len, l_pid]; F_UNLCK for no conflict. */
   replyLock(req: Req, lock: Float64Array): number;
+  /** Drops the kernel's cached pages and attributes of these inodes (crypto-shred); resolves
+   * with how many could not be invalidated. Runs off the JS thread. */
+  invalidateInodes(s: SessionHandle, inos: Float64Array): Promise<number>;
   replyStatfs(req: Req, values: Float64Array): number;
   /** Packs entries while they fit in `size`; entry i gets offset firstOffset+i+1. Returns the count packed. */
   replyDir(

@@ -134,11 +134,9 @@ describe.skipIf(!softHsmAvailable())('I-K5: crypto-shred of a tenant', () => {
     }
   });
 
-  // Known gap (FUSE/client layer, not the key manager): a handle opened before the shred keeps
-  // reading (from the kernel page cache or the mount's per-handle data), which nothing
-  // invalidates on a shred; a fresh open is refused within the bound (test above). it.fails keeps this
-  // visible: it turns red the day the mount starts refusing such reads, to be made a plain it.
-  it.fails('I-K5 (known gap): a read through a FUSE handle opened before the shred is refused within the bound', async () => {
+  // The mount watches its tenant's keys and, on a shred, drops what the kernel caches for it
+  // (pages of open files) and refuses every request.
+  it('I-K5: a read through a FUSE handle opened before the shred is refused within the bound', async () => {
     await kiseki('tenant', 'create', 'victim2');
     const k = await sdk(server, 'victim2');
     await k.fs.writeFile('/held.txt', Buffer.alloc(256 * 1024, 7));
