@@ -371,6 +371,17 @@ device
     );
   });
 device
+  .command('remove <device>')
+  .description('unregister a device (uuid or path); refused while it holds data')
+  .action(async (dev: string) => {
+    const arg = dev.includes('/') ? resolve(dev) : dev;
+    const { device: d } = await deviceCall<{ device: DeviceStatus }>(opts().home, opts().server, {
+      op: 'remove',
+      device: arg,
+    });
+    say(`${d.path}: device ${d.deviceUuid} removed`);
+  });
+device
   .command('list')
   .description('devices of the node: state, class, capacity, use and I-C5 level')
   .option('--json', 'machine-readable output')

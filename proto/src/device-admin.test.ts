@@ -6,6 +6,10 @@ const inval = expect.objectContaining({ code: 'KISEKI_E_INVAL' });
 describe('device admin request codec', () => {
   it('round-trips list and add', () => {
     expect(decodeDeviceAdmin(encodeDeviceAdmin({ op: 'list' }))).toEqual({ op: 'list' });
+    expect(decodeDeviceAdmin(encodeDeviceAdmin({ op: 'remove', device: '/dev/loop3' }))).toEqual({
+      op: 'remove',
+      device: '/dev/loop3',
+    });
     const add = {
       op: 'add' as const,
       path: '/dev/loop3',
@@ -23,6 +27,8 @@ describe('device admin request codec', () => {
       '[]',
       '{"op":"format"}',
       '{"op":"add"}',
+      '{"op":"remove"}',
+      '{"op":"remove","device":""}',
       '{"op":"add","path":"relative"}',
       '{"op":"add","path":"/dev/x\\u0000y"}',
       '{"op":"add","path":"/dev/x","force":"yes"}',

@@ -1,5 +1,5 @@
 /**
- * The device admin call: what `kiseki device add|list` sends to a kiseki-server. One unary
+ * The device admin call: what `kiseki device add|list|remove` sends to a kiseki-server. One unary
  * method at DEVICE_CALL_PATH; the request and the reply are JSON; calls carry the admin token
  * as `authorization`. Requests are validated here (hostile input → KISEKI_E_INVAL).
  */
@@ -9,6 +9,8 @@ export const DEVICE_CALL_PATH = '/kiseki.device.v1.Device/Call';
 
 export type DeviceAdminRequest =
   | { op: 'list' }
+  /** Unregister a device (its uuid or path); refused while it holds extents. */
+  | { op: 'remove'; device: string }
   | {
       op: 'add';
       /** A block device or a preallocated file, as the server sees it. */
@@ -52,6 +54,17 @@ export function decodeDeviceAdmin(body: Uint8Array): DeviceAdminRequest {
   if (typeof v !== 'object' || v === null)
     throw new KisekiError('KISEKI_E_INVAL', 'device admin request is not an object');
   if (r.op === 'list') return { op: 'list' };
+  if (r.op === 'remove') {
+    if (
+      typeof r.device !== 'string' ||
+      r.device.length === 0 ||
+      r.device.length > 4096 ||
+      r.device.includes('\0')
+    ) {
+      throw new KisekiError('KISEKI_E_INVAL', 'remove needs a device uuid or path');
+    }
+    return { op: 'remove', device: r.device };
+  }
   if (r.op !== 'add')
     throw new KisekiError('KISEKI_E_INVAL', `unknown device admin op ${JSON.stringify(r.op)}`);
   if (

@@ -1,5 +1,5 @@
 /**
- * `kiseki device add|list` against a running kiseki-server, on real loop devices: formatting
+ * `kiseki device add|list|remove` against a running kiseki-server, on real loop devices: formatting
  * refuses a filesystem or an existing device unless forced, the list survives a restart with
  * each device's allocator recovered from its on-device bitmap (I-C8), and a device that went
  * away is listed as missing rather than dropped.
@@ -13,7 +13,7 @@ import { CLI_BIN, cleanup, type ServerHandle, startServer, tempDir } from './har
 const execFileP = promisify(execFile);
 const MiB = 1 << 20;
 
-describe.runIf(process.getuid?.() === 0)('kiseki device add|list (loop devices)', () => {
+describe.runIf(process.getuid?.() === 0)('kiseki device add|list|remove (loop devices)', () => {
   let server: ServerHandle;
   let dir: string;
   const loops: string[] = [];
@@ -88,5 +88,14 @@ describe.runIf(process.getuid?.() === 0)('kiseki device add|list (loop devices)'
       [b, 'missing'],
     ]);
     expect(after[1]!.error).toBeTruthy();
+
+    // remove: a missing device can be forgotten, an empty one unregistered; unknown is NOENT.
+    expect((await kiseki('device', 'remove', b)).stdout).toMatch(/removed/);
+    expect((await kiseki('device', 'remove', String(after[0]!.deviceUuid))).stdout).toMatch(/removed/);
+    expect(JSON.parse((await kiseki('device', 'list', '--json')).stdout)).toEqual([]);
+    expect((await failure('device', 'remove', a)).stderr).toMatch(/is not a device of this node/);
+    await server.stop();
+    await server.restart();
+    expect(JSON.parse((await kiseki('device', 'list', '--json')).stdout)).toEqual([]);
   });
 });

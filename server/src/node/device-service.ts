@@ -1,5 +1,5 @@
 /**
- * The device admin service (`kiseki device add|list`): one unary method at DEVICE_CALL_PATH,
+ * The device admin service (`kiseki device add|list|remove`): one unary method at DEVICE_CALL_PATH,
  * JSON in and out (proto/src/device-admin.ts), admin token required.
  */
 import type * as grpc from '@grpc/grpc-js';
@@ -34,6 +34,11 @@ export function addDeviceService(
           authenticate(call.metadata);
           const req = decodeDeviceAdmin(call.request);
           if (req.op === 'list') return { devices: registry.list() };
+          if (req.op === 'remove') {
+            const device = await registry.remove(req.device);
+            log.info({ path: device.path, deviceUuid: device.deviceUuid }, 'device removed');
+            return { device };
+          }
           const { path, op: _op, ...opts } = req;
           const device = await registry.add(path, opts);
           log.info({ path, deviceUuid: device.deviceUuid }, 'device added');

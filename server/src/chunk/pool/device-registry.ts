@@ -1,5 +1,5 @@
 /**
- * The node's devices: what `kiseki device add|list` manages. Each device is a DirectDevice
+ * The node's devices: what `kiseki device add|list|remove` manages. Each device is a DirectDevice
  * (raw block device or preallocated file, O_DIRECT) carrying a DeviceAllocator; the list of
  * paths is persisted in `<dir>/registry.json` (written to a temp file, fsync'ed, renamed, the
  * directory fsync'ed), and at open every device is reopened and its allocator recovered from
@@ -15,6 +15,7 @@ import { KisekiError } from '@kiseki/proto';
 import { DeviceAllocator, DirectDevice } from '../../block/index.ts';
 import { capacityState } from './capacity.ts';
 import type { DeviceClass } from './policy.ts';
+import { localDevice, type PieceDevice } from './pool-store.ts';
 
 /** Devices one node registers. */
 export const DEVICES_MAX = 256;
@@ -43,7 +44,7 @@ export interface AddDeviceOptions {
 
 export class DeviceRegistry {
   private readonly entries: Entry[] = [];
-  /** Serialises add (format + persist). */
+  /** Serialises add and remove (format or close + persist). */
   private adding: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly dir: string) {}
@@ -80,6 +81,41 @@ export class DeviceRegistry {
     const run = this.adding.then(() => this.addNow(resolvePath(path), opts));
     this.adding = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Unregisters a device by uuid or path (durably) and closes it. A device holding extents →
+   * KISEKI_E_NOTEMPTY (evacuate it first); unknown → KISEKI_E_NOENT. A missing device can be
+   * removed (forgotten).
+   */
+  remove(device: string): Promise<DeviceStatus> {
+    const run = this.adding.then(async () => {
+      const i = this.entries.findIndex(
+        (e) => e.record.deviceUuid === device || e.record.path === resolvePath(device),
+      );
+      const e = this.entries[i];
+      if (e === undefined) throw new KisekiError('KISEKI_E_NOENT', `${device} is not a device of this node`);
+      const status = statusOf(e);
+      if (status.usedBytes > 0) {
+        throw new KisekiError(
+          'KISEKI_E_NOTEMPTY',
+          `${e.record.path} holds ${status.usedBytes} bytes of extents; evacuate it before removing it`,
+        );
+      }
+      await this.persist(this.entries.filter((_, j) => j !== i).map((x) => x.record));
+      this.entries.splice(i, 1);
+      await e.allocator?.close();
+      return status;
+    });
+    this.adding = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The active devices as pool devices of node `nodeId` (for a PoolStore). */
+  pieceDevices(nodeId: string): PieceDevice[] {
+    return this.entries.flatMap((e) =>
+      e.allocator === undefined ? [] : [localDevice(e.record.deviceUuid, nodeId, e.allocator)],
+    );
   }
 
   list(): DeviceStatus[] {
