@@ -59,6 +59,8 @@ describe.runIf(process.getuid?.() === 0)('kiseki device add|list|remove (loop de
     expect((await failure('device', 'add', a)).stderr).toMatch(/already a device of this node/);
     await kiseki('device', 'add', b, '--force', '--class', 'hdd');
     expect((await failure('device', 'add', 'relative/../x')).stderr).toMatch(/no such file|not/);
+    const own = join(server.home, 'devices', 'dev0.img');
+    expect((await failure('device', 'add', own, '--force')).stderr).toMatch(/in use by this node/);
 
     const list = JSON.parse((await kiseki('device', 'list', '--json')).stdout) as Array<
       Record<string, unknown>

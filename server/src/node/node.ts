@@ -91,7 +91,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<KisekiNod
     });
     closers.push(() => chunks.close());
     // Raw devices added with `kiseki device add` (not yet used for chunk data: ADR 0010).
-    const devices = await DeviceRegistry.open(join(cfg.home, 'devices'));
+    const devices = await DeviceRegistry.open(join(cfg.home, 'devices'), { inUse: [devicePath] });
     closers.push(() => devices.close());
 
     // Raft runs when the node is configured as a cluster member. A node started without peers

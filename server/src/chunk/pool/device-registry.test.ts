@@ -41,8 +41,14 @@ describe('DeviceRegistry', () => {
     expect((await DeviceRegistry.open(join(dir, 'reg'))).list()).toEqual([]);
   });
 
-  it('a file that is not there without a size is refused, and nothing is registered', async () => {
-    const reg = await DeviceRegistry.open(join(dir, 'reg'));
+  it("refuses the node's own chunk device even with force, and a missing file; nothing is registered", async () => {
+    const own = join(dir, 'dev0.img');
+    await writeFile(own, Buffer.alloc(0));
+    await truncate(own, 16 * MiB);
+    const reg = await DeviceRegistry.open(join(dir, 'reg'), { inUse: [own] });
+    await expect(reg.add(own, { force: true })).rejects.toThrow(
+      expect.objectContaining({ code: 'KISEKI_E_BUSY' }),
+    );
     await expect(reg.add(join(dir, 'nope.img'))).rejects.toThrow(
       expect.objectContaining({ code: 'KISEKI_E_NOENT' }),
     );

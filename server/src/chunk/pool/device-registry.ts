@@ -47,12 +47,19 @@ export class DeviceRegistry {
   /** Serialises add and remove (format or close + persist). */
   private adding: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly inUse: ReadonlySet<string>,
+  ) {}
 
-  /** Loads the registry and reopens every device; never fails for one bad device. */
-  static async open(dir: string): Promise<DeviceRegistry> {
+  /**
+   * Loads the registry and reopens every device; never fails for one bad device. `inUse` lists
+   * paths the node already uses otherwise (the chunk store's device file): `add` refuses them
+   * even with force.
+   */
+  static async open(dir: string, opts: { inUse?: readonly string[] } = {}): Promise<DeviceRegistry> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const reg = new DeviceRegistry(dir);
+    const reg = new DeviceRegistry(dir, new Set((opts.inUse ?? []).map((p) => resolvePath(p))));
     let records: DeviceRecord[] = [];
     try {
       const parsed = JSON.parse(await readFile(join(dir, REGISTRY_FILE), 'utf8')) as {
@@ -128,6 +135,12 @@ export class DeviceRegistry {
   }
 
   private async addNow(path: string, opts: AddDeviceOptions): Promise<DeviceStatus> {
+    if (this.inUse.has(path)) {
+      throw new KisekiError(
+        'KISEKI_E_BUSY',
+        `${path} is in use by this node (its chunk store); pick another device`,
+      );
+    }
     if (this.entries.some((e) => e.record.path === path)) {
       throw new KisekiError('KISEKI_E_EXIST', `${path} is already a device of this node`);
     }
