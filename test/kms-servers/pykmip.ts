@@ -62,7 +62,18 @@ export async function startPyKmip(): Promise<PyKmipServer> {
       '',
     ].join('\n'),
   );
-  const child = spawn(PYKMIP_SERVER, ['-f', conf, '-l', logPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: pykmip-server forks a worker that would outlive a kill of the parent.
+  const child = spawn(PYKMIP_SERVER, ['-f', conf, '-l', logPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // the group is gone already
+    }
+  };
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -70,11 +81,12 @@ export async function startPyKmip(): Promise<PyKmipServer> {
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 500);
+      killGroup('SIGTERM');
+      const t = setTimeout(() => killGroup('SIGKILL'), 500);
       await exited;
       clearTimeout(t);
     }
+    killGroup('SIGKILL'); // any worker left in the group
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
