@@ -16,7 +16,7 @@
  *
  * Both clusters run during the whole benchmark and the phases alternate (kiseki, etcd; then etcd,
  * kiseki), `--runs` times; each figure is the median of its runs (listed in '#' lines). Before
- * each phase it waits (up to 1 min) until other processes use less than half a core.
+ * each phase it waits (up to 20 s) until other processes use less than half a core.
  *
  *   flock /tmp/kiseki-bench.lock bin/run-ts test/bench/raft.bench.ts [--seconds 5] [--runs 3] [--inflight 1,64]
  */
@@ -45,7 +45,7 @@ const INFLIGHT = values.inflight!.split(',').map(Number);
 const RUNS = Number(values.runs);
 const PAYLOAD_BYTES = 200;
 /** How long to wait for other work on the machine to calm down before a phase. */
-const QUIET_WAIT_MS = 60_000;
+const QUIET_WAIT_MS = 20_000;
 
 const children: ChildProcess[] = [];
 const work = mkdtempSync(join(tmpdir(), 'kiseki-bench-raft-'));

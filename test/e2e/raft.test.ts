@@ -151,7 +151,9 @@ class Cluster {
     for (const n of live) {
       const deadline = Date.now() + 20_000;
       while (((await this.status(n))?.seq ?? 0) < target) {
-        if (Date.now() > deadline) throw new Error(`node ${n.id} did not catch up to seq ${target}`);
+        if (Date.now() > deadline) {
+          throw new Error(`node ${n.id} did not catch up to seq ${target}:\n${n.server.log().slice(-3000)}`);
+        }
         await sleep(50);
       }
     }

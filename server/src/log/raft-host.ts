@@ -111,7 +111,14 @@ export class RaftHost implements RaftGroupHost {
   ): Promise<RaftShardLog> {
     const existing = this.#groups.get(shard);
     if (existing !== undefined) return existing;
-    const applied = await SingleReplicaLog.open(shard, dir, appliedOpts, this.logger);
+    // The applied log is rebuilt from the journal after a crash, so it needs no fdatasync per
+    // batch: it is synced before the journal drops entries (RaftShardLog) and at close.
+    const applied = await SingleReplicaLog.open(
+      shard,
+      dir,
+      { ...appliedOpts, sync_each_batch: false },
+      this.logger,
+    );
     try {
       const voters = this.#o.peers.size === 0 ? [this.#o.self] : [...this.#o.peers.keys()];
       const storage = this.journal.has(shard)

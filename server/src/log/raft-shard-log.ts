@@ -8,7 +8,10 @@
  * - the applied delta log, a local Wal with dense seqs from 1 (SingleReplicaLog): committed
  *   deltas in commit order, what views and audit read, watch and compact by watermarks (I-L4).
  *   Each record's Wal `term` is the Raft index of the entry it came from, so after a restart the
- *   node knows which entries it applied; no-op and conf-change entries carry no delta.
+ *   node knows which entries it applied; no-op and conf-change entries carry no delta. It is
+ *   written without an fdatasync per batch (the journal is the durable copy): after a crash,
+ *   entries above its last surviving record are applied again from the journal, and it is synced
+ *   before the journal drops entries.
  * A delta's seq is therefore the count of deltas up to its entry: the same on every replica.
  *
  * Snapshots: the state machine is the applied delta log, so a Raft snapshot carries only the delta
@@ -450,6 +453,8 @@ export class RaftShardLog implements ShardLog {
       }
     }
     this.#assignedSeq = Math.max(this.#assignedSeq, have);
+    // Durable before the snapshot (which replaces the entries) goes into the journal.
+    await this.applied.wal.sync();
     this.#host.logger.info(
       { shard: this.shardId, index: snap.metadata.index, deltas: want },
       'raft snapshot installed: applied log caught up from the leader',
@@ -457,25 +462,27 @@ export class RaftShardLog implements ShardLog {
   }
 
   async #maybeCompact(): Promise<void> {
-    await Promise.resolve();
+    // Everything is read before the first await: steps run between awaits and may replace the
+    // Raft log with a snapshot from the leader.
     const storage = this.#host.journal.storage(this.group);
     const durable = this.#durable.index;
     if (durable - storage.firstIndex() < this.#opts.compact_after_entries) return;
+    const at = Math.min(durable, this.raft.status().applied) as Index;
     const upto = compactionIndex({
-      applied: Math.min(durable, this.raft.status().applied) as Index,
+      applied: at,
       // The Raft log's consumers are the applied log: everything durable there may go.
       consumers_min: durable as Index,
       retain_entries: this.#opts.retain_entries,
     });
     if (upto <= storage.firstIndex()) return;
-    const at = Math.min(durable, this.raft.status().applied) as Index;
     if (at <= storage.snapshot().metadata.index) return;
-    await this.#host.journal.createSnapshot(
-      this.group,
-      at,
-      this.raft.confStateAt(at),
-      encodeSnapshotData(this.#seqAt(at)),
-    );
+    // A snapshot from the leader is being installed past `at`: nothing to compact here.
+    if (at < this.raft.firstIndex() - 1) return;
+    const conf = this.raft.confStateAt(at);
+    const data = encodeSnapshotData(this.#seqAt(at));
+    // The journal may drop these entries only once their deltas are durable in the applied log.
+    await this.applied.wal.sync();
+    await this.#host.journal.createSnapshot(this.group, at, conf, data);
     await this.#host.journal.compact(this.group, upto);
   }
 

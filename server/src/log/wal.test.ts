@@ -277,3 +277,25 @@ describe('Wal', () => {
     expect(b.lastSeq).toBe(20);
   });
 });
+
+describe('Wal with sync_each_batch false (a log rebuilt from another durable one)', () => {
+  it('acknowledges written batches without fdatasync; sync(), a roll and close make them durable', async () => {
+    const wal = await openWal({ sync_each_batch: false, segment_bytes_max: 200 });
+    await wal.append([payload(1), payload(2)]);
+    expect(wal.lastSeq).toBe(2);
+    expect(wal.stats.datasyncs).toBe(0);
+    await wal.sync();
+    expect(wal.stats.datasyncs).toBe(1);
+    await wal.sync();
+    expect(wal.stats.datasyncs).toBe(1); // nothing new written
+    for (let i = 3; i <= 12; i++) await wal.append([payload(i)]);
+    expect(wal.segmentCount).toBeGreaterThan(1);
+    const rolled = wal.stats.datasyncs;
+    expect(rolled).toBe(wal.segmentCount); // one per sealed segment, none per batch
+    await wal.close();
+    expect(wal.stats.datasyncs).toBe(rolled + 1);
+    const again = await openWal();
+    expect(again.lastSeq).toBe(12);
+    expect((await again.read(s(1), s(12))).map((e) => e.payload.subarray(0, 4).toString())).toContain('p12:');
+  });
+});

@@ -7,6 +7,8 @@
  * Durability (I-L2): `append` resolves only after its records are written and fdatasync'd, and,
  * when a batch opened a new segment, after the directory is fsync'd too. Appends that arrive while
  * a sync is in flight wait and go out together in the next write + fdatasync (group commit).
+ * With `sync_each_batch: false` (a log rebuilt from another durable one) a batch is acknowledged
+ * once written, and `sync()` makes it durable.
  *
  * Order (I-L1): seqs are dense from 1 and assigned in admission order; a batch is written in seq
  * order; an append's records are contiguous.
@@ -58,6 +60,13 @@ export interface WalOptions {
    * KISEKI_E_CORRUPT. Loses every record after the defect. Default false.
    */
   repair?: boolean;
+  /**
+   * false: a batch is acknowledged (and readable) once written to the page cache, without an
+   * fdatasync; `sync()` makes everything written durable, and `close()` syncs. Only for a log
+   * that can be rebuilt from another durable one (a Raft shard's applied log, rebuilt from the
+   * node's journal). Default true.
+   */
+  sync_each_batch?: boolean;
   /**
    * Test hook, awaited before every sync; throwing from it simulates an I/O error (e.g. EIO from
    * fdatasync). Production code leaves it unset.
@@ -192,6 +201,10 @@ export class Wal {
 
   readonly #limits: Limits;
   readonly #beforeSync: WalOptions['beforeSync'];
+  readonly #syncEach: boolean;
+  /** sync_each_batch false: segments written since the last sync, and whether the directory changed. */
+  readonly #unsynced = new Set<Segment>();
+  #dirDirty = false;
   readonly #segments: Segment[];
   readonly #cache: TailCache;
   readonly #ops = new RwLock();
@@ -228,6 +241,7 @@ export class Wal {
     this.dir = dir;
     this.#limits = limits;
     this.#beforeSync = opts.beforeSync;
+    this.#syncEach = opts.sync_each_batch !== false;
     this.#segments = segments;
     this.#cache = new TailCache(limits.tail_cache_bytes_max);
     this.recovery = recovery;
@@ -465,6 +479,7 @@ export class Wal {
     await this.#whenIdle();
     await this.#ops.exclusive(() =>
       this.#reads.exclusive(async () => {
+        if (this.#failed === undefined) await this.#syncWritten();
         this.#closed = true;
         for (const s of this.#segments) {
           const fh = s.fh;
@@ -611,9 +626,40 @@ export class Wal {
     if (bytesWritten !== bytes)
       throw new Error(`short write to ${seg.path}: ${bytesWritten} of ${bytes} bytes`);
     seg.size += bytes;
+    if (!this.#syncEach) {
+      this.#unsynced.add(seg);
+      return;
+    }
     await this.#beforeSync?.('datasync', seg.path);
     await fh.datasync();
     this.stats.datasyncs++;
+  }
+
+  /**
+   * Make every record written so far durable (sync_each_batch false; a no-op otherwise). Waits
+   * for the batch being written.
+   */
+  async sync(): Promise<void> {
+    this.#checkWritable();
+    await this.#ops.exclusive(() => this.#syncWritten());
+  }
+
+  async #syncWritten(): Promise<void> {
+    try {
+      for (const seg of this.#unsynced) {
+        if (seg.fh === undefined) continue; // sealed segments were synced when they were rolled
+        await this.#beforeSync?.('datasync', seg.path);
+        await seg.fh.datasync();
+        this.stats.datasyncs++;
+      }
+      this.#unsynced.clear();
+      if (this.#dirDirty) {
+        this.#dirDirty = false;
+        await this.#dirsync();
+      }
+    } catch (err) {
+      throw this.#fail(err);
+    }
   }
 
   /** Seal the active segment (already synced) and start a new one at `firstSeq`. */
@@ -625,9 +671,15 @@ export class Wal {
     this.#segments.push(seg);
     this.stats.segmentsCreated++;
     const oldFh = old.fh;
+    if (!this.#syncEach && this.#unsynced.delete(old)) {
+      await this.#beforeSync?.('datasync', old.path);
+      await oldFh?.datasync();
+      this.stats.datasyncs++;
+    }
     old.fh = undefined;
     await oldFh?.close();
-    await this.#dirsync();
+    if (this.#syncEach) await this.#dirsync();
+    else this.#dirDirty = true;
     return seg;
   }
 
