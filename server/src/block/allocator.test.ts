@@ -177,7 +177,7 @@ describe('DeviceAllocator: on-device bitmap with a mirror (I-C7, I-C8)', () => {
     expect((await b.read(refs[2]!)).payload.equals(payloadFor(2, 100_000).payload)).toBe(true);
   });
 
-  it('a flipped bit in an extent is CORRUPT on read; a damaged page copy is repaired from the mirror', async () => {
+  it('a flipped bit in an extent is CORRUPT on read and found by scrub; a damaged page copy is repaired from the mirror', async () => {
     const dev = new MemoryDevice({ sizeBytes: DEVICE_BYTES, blockSizeBytes: BS });
     const a = await DeviceAllocator.format(dev);
     const ref = await a.write(Buffer.alloc(3000, 7), Buffer.alloc(16, 1));
@@ -186,7 +186,15 @@ describe('DeviceAllocator: on-device bitmap with a mirror (I-C7, I-C8)', () => {
     const extentByte = (1 + 1 + pages + ref.start) * BS + 64 + 100;
     dev.flipBit(extentByte);
     await expect(a.read(ref)).rejects.toThrow(expect.objectContaining({ code: 'KISEKI_E_CORRUPT' }));
+    const scrubbed = await a.scrub();
+    expect(scrubbed.checked).toBe(1);
+    expect(scrubbed.damaged).toMatchObject([{ ref, owner: new Uint8Array(16).fill(1) }]);
+    expect(scrubbed.damaged[0]!.reason).toMatch(/checksum/);
+    const stopped = new AbortController();
+    stopped.abort();
+    expect((await a.scrub({ signal: stopped.signal })).checked).toBe(0);
     dev.flipBit(extentByte);
+    expect((await a.scrub()).damaged).toEqual([]);
     dev.flipBit(2 * BS + 40); // primary copy, page 0's bits
     const { allocator: b, report } = await DeviceAllocator.open(dev.crashImage());
     expect(report.repairedPages).toBe(1);
