@@ -53,6 +53,11 @@ describe('KMIP TTLV codec', () => {
     });
   }
 
+  it('a text string that is not UTF-8 is a TtlvError, not a TypeError', () => {
+    const bad = Buffer.from('4200200700000002ffff000000000000', 'hex');
+    expect(() => decodeTtlv(bad)).toThrow(TtlvError);
+  });
+
   it('refuses hostile input: truncation, bad padding, overlong children, deep nesting', () => {
     const good = hex(SPEC_VECTORS[8]![2]);
     for (let cut = 1; cut < good.length; cut += 5)

@@ -142,9 +142,16 @@ function decodeAt(buf: Buffer, at: number, end: number, depth: number): { item: 
       item = { tag, type, value: b === 1n };
       break;
     }
-    case 'text':
-      item = { tag, type, value: new TextDecoder('utf-8', { fatal: true }).decode(v) };
+    case 'text': {
+      let value: string;
+      try {
+        value = new TextDecoder('utf-8', { fatal: true }).decode(v);
+      } catch {
+        throw new TtlvError('text string is not valid UTF-8');
+      }
+      item = { tag, type, value };
       break;
+    }
     default:
       item = { tag, type, value: Buffer.from(v) };
   }
