@@ -3,6 +3,7 @@
  * device, hostile requests on the wire. Each must end in a clear error, and nothing that was
  * acknowledged before may be lost.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
@@ -19,7 +20,7 @@ import {
 import * as fsp from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, type Kiseki, Rpc } from '@kiseki/client';
 import { CHUNK_ENVELOPE_BYTES_MAX } from '@kiseki/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +181,24 @@ describe('a bad mount point or no server', () => {
     // The stable code is the one thing scripts and searches can rely on; kiseki-server prints
     // its codes, mount.kiseki should too.
     expect(r.stderr).toContain('KISEKI_E_UNAVAILABLE');
+  });
+
+  it('a tenant whose keys cannot be made is not left half-made: create fails, and the name stays free for a retry', () => {
+    // A file where the tenant's key directory goes makes the key manager fail after the tenant
+    // record was written.
+    const blocker = join(server.home, 'keys', 'tenants', 'blocked');
+    mkdirSync(dirname(blocker), { recursive: true });
+    writeFileSync(blocker, 'not a directory');
+    const cli = (...args: string[]) =>
+      spawnSync(CLI_BIN, ['--home', server.home, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const failed = cli('tenant', 'create', 'blocked');
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toMatch(/kiseki: /);
+    expect(cli('tenant', 'list').stdout).not.toMatch(/^blocked\b/m);
+    rmSync(blocker);
+    const ok = cli('tenant', 'create', 'blocked');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(cli('tenant', 'list').stdout).toMatch(/^blocked\b/m);
   });
 
   it('SDK connect to a server that is not running rejects with KISEKI_E_UNAVAILABLE within its connect timeout, saying to check the server is running', async () => {

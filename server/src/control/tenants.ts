@@ -62,6 +62,13 @@ export class TenantRegistry {
     return { record, credential };
   }
 
+  /** Undoes a create whose later steps failed (its keys could not be made): the name is free
+   * again and its credential useless. */
+  async abandon(name: string, credentialSha256: string): Promise<void> {
+    const rec = this.get(name);
+    if (rec && rec.credentialSha256 === credentialSha256) await this.#db.remove(name);
+  }
+
   get(name: string): TenantRecord | undefined {
     return this.#db.get(name);
   }

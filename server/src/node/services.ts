@@ -335,7 +335,13 @@ export function addServices(server: grpc.Server, d: ServiceDeps): void {
       admin(call);
       const dedup = req.dedup === 'DEDUP_POLICY_GLOBAL' ? 'global' : 'tenant';
       const { record, credential } = await d.tenants.create(req.name, dedup);
-      await d.keys.createTenant(record.name);
+      try {
+        await d.keys.createTenant(record.name);
+      } catch (err) {
+        // No tenant without keys: a KMS failure leaves the name free for a retry.
+        await d.tenants.abandon(record.name, record.credentialSha256);
+        throw err;
+      }
       await state.addTenant(record);
       log.info({ tenant: record.name, dedup }, 'tenant created');
       return { name: record.name, credential };
