@@ -120,6 +120,10 @@ export class LowLevelOps {
   /** When each inode's attributes were last fetched (the xattr-count shortcut trusts them as
    * long as the kernel trusts attributes). */
   readonly #statAt = new Map<number, number>();
+  /** Open handles per inode: while a file is open here its xattrs are taken as this mount last
+   * saw them (close-to-open, like its data). The kernel asks for security.capability before
+   * every write; without this each 1 MiB write cost a ListXattrs RPC. */
+  readonly #openCount = new Map<number, number>();
   readonly #readBufs: Buffer[] = [];
   readonly #attr = new Float64Array(Attr.LENGTH);
   readonly #k: Kiseki;
@@ -219,6 +223,7 @@ export class LowLevelOps {
       throw new KisekiError('KISEKI_E_BUSY', 'too many open files');
     const fh = this.#newFh();
     this.handles.set(fh, { ino, file, writable });
+    this.#openCount.set(ino, (this.#openCount.get(ino) ?? 0) + 1);
     return fh;
   }
 
@@ -472,6 +477,9 @@ export class LowLevelOps {
           const h = fh === undefined ? undefined : this.handles.get(fh);
           if (h) {
             this.handles.delete(fh!);
+            const left = (this.#openCount.get(h.ino) ?? 1) - 1;
+            if (left > 0) this.#openCount.set(h.ino, left);
+            else this.#openCount.delete(h.ino);
             await client.release(h.file);
           }
           if (a) await client.locks.unlock({ ino, kind: 'flock', owner }); // the last close of its fd
@@ -549,7 +557,8 @@ export class LowLevelOps {
   /** Every xattr of an inode; no call at all when its attributes (fresh within the attribute
    * timeout, like the kernel's own) say it has none: `ls -l` asks for ACLs on every file. */
   async #xattrs(ino: number): Promise<Map<string, Buffer>> {
-    const fresh = Date.now() - (this.#statAt.get(ino) ?? 0) < this.#opts.attrTimeoutS * 1000;
+    const fresh =
+      this.#openCount.has(ino) || Date.now() - (this.#statAt.get(ino) ?? 0) < this.#opts.attrTimeoutS * 1000;
     if (fresh && this.#stats.get(ino)?.xattrs === 0) return new Map();
     return this.#k.client.xattrs(ino);
   }
