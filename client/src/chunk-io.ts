@@ -64,6 +64,9 @@ export interface ChunkIoOptions {
   readonly stats: { chunkGets: number; chunkPuts: number; cacheHits: number; l2Hits: number };
 }
 
+/** A worker died with the request (our bug, or the thread was killed): a read may try again. */
+class WorkerLostError extends KisekiError {}
+
 interface Reply {
   readonly buf: ArrayBuffer;
   readonly hex: string;
@@ -266,8 +269,17 @@ export class ChunkIo {
       }
     }
     this.#opts.stats.chunkGets++;
-    const slab = this.#takeSlab(len);
-    const r = await this.#call({ t: 'get', id: 0, token: '', hex, len, buf: slab, wantEnvelope: !!l2 }, slab);
+    let r: Reply;
+    for (let attempt = 1; ; attempt++) {
+      const slab = this.#takeSlab(len);
+      try {
+        r = await this.#call({ t: 'get', id: 0, token: '', hex, len, buf: slab, wantEnvelope: !!l2 }, slab);
+        break;
+      } catch (err) {
+        // Reads are idempotent: once more on a fresh worker (the next #pick starts one).
+        if (!(err instanceof WorkerLostError) || attempt >= 2 || this.#closed) throw err;
+      }
+    }
     if (l2 && r.env) {
       const fill = l2.put(hex, Buffer.from(r.env), pin);
       // Staging must say when the cache can't hold the data; an organic fill is best effort.
@@ -322,7 +334,7 @@ export class ChunkIo {
     const lost = (why: string) => {
       if (slot.dead) return;
       slot.dead = true;
-      const err = new KisekiError('KISEKI_E_INTERNAL', `chunk worker stopped: ${why}`);
+      const err = new WorkerLostError('KISEKI_E_INTERNAL', `chunk worker stopped: ${why}`);
       for (const [id, p] of this.#pending) {
         if (p.slot !== slot) continue;
         this.#pending.delete(id);

@@ -94,6 +94,27 @@ describe('FileData write-back', () => {
     expect(committedBytes().equals(want)).toBe(true);
   });
 
+  it('I-L5: failed uploads are retried by flush; one that fails again fails the flush and commits nothing', async () => {
+    const { io, commits, committedBytes } = memoryIo();
+    // Puts in order: block 0 (background), block 1 (background), block 0 again (first flush),
+    // block 0 again (second flush). The first and the third fail.
+    let calls = 0;
+    const put = io.putBlock;
+    io.putBlock = (pt) => {
+      calls++;
+      if (calls !== 1 && calls !== 3) return put(pt);
+      return Promise.reject(new Error('chunk server unreachable'));
+    };
+    const f = await FileData.open(1, io, true);
+    const data = pattern(2 * BS, 3);
+    await f.write(0, data);
+    await expect(f.flush()).rejects.toThrow(/unreachable/);
+    expect(commits.length).toBe(0);
+    await f.flush();
+    expect(calls).toBe(4);
+    expect(committedBytes().equals(data)).toBe(true);
+  });
+
   it('a rewrite of a block while its upload runs is committed with the newer bytes', async () => {
     const { io, committedBytes } = memoryIo(5);
     const f = await FileData.open(1, io, true);

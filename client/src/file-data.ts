@@ -53,7 +53,7 @@ interface Dirty {
   buf: Buffer;
   version: number;
   /** Background upload of this version, if one was started. */
-  upload?: { version: number; len: number; promise: Promise<string> };
+  upload?: { version: number; len: number; promise: Promise<string>; failed?: boolean };
 }
 
 export class FileData {
@@ -221,8 +221,12 @@ export class FileData {
     invariant(len > 0, 'uploaded blocks lie inside the file');
     // putBlock seals (copies) the bytes before it returns, so later writes can't tear the block.
     const promise = this.#io.putBlock(d.buf.subarray(0, len));
-    promise.catch(() => {}); // awaited (and reported) by flush
-    d.upload = { version, len, promise };
+    const upload: NonNullable<Dirty['upload']> = { version, len, promise };
+    // Awaited (and reported) by flush; a failed upload is started again by the next flush.
+    promise.catch(() => {
+      upload.failed = true;
+    });
+    d.upload = upload;
   }
 
   /** Changes the size; blocks past the end are dropped, a partial last block is trimmed. */
@@ -265,7 +269,8 @@ export class FileData {
     const gen = this.#gen;
     const size = this.size;
     const entries = [...this.#dirty.entries()].filter(([i]) => i * bs < size);
-    for (const [i, d] of entries) if (!d.upload || d.upload.version !== d.version) this.#startUpload(i, d);
+    for (const [i, d] of entries)
+      if (!d.upload || d.upload.version !== d.version || d.upload.failed) this.#startUpload(i, d);
     await this.#commitBlocks(entries, size);
     for (const i of [...this.#committed.keys()]) if (i * bs >= size) this.#committed.delete(i);
     if (this.#gen === gen) {
