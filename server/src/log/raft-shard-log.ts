@@ -324,6 +324,20 @@ export class RaftShardLog implements ShardLog {
       rd.snapshot !== undefined ||
       rd.entries.length > 0 ||
       (hs !== undefined && (hs.term !== this.#syncedHs.term || hs.vote !== this.#syncedHs.vote));
+    // A leader's appends may leave before its own entries are durable (Raft thesis §10.2.1), so
+    // that its fdatasync and the followers' overlap: nothing they carry can be applied or
+    // acknowledged before this Ready is persisted, since the commit that covers them reaches a
+    // client, this node's applied log and the followers only through a later Ready. Everything
+    // else (votes, responses, term changes) waits for the sync as the ordering contract says.
+    let sent = false;
+    const sameTerm = hs === undefined || (hs.term === this.#syncedHs.term && hs.vote === this.#syncedHs.vote);
+    if (mustSync && this.raft.role === 'leader' && rd.snapshot === undefined && sameTerm) {
+      const appends = rd.messages.filter((m) => m.type === 'append');
+      if (appends.length === rd.messages.length) {
+        this.#host.send(this.group, appends);
+        sent = true;
+      }
+    }
     if (mustSync) {
       await journal.persist(this.group, {
         snapshot: rd.snapshot,
@@ -334,7 +348,7 @@ export class RaftShardLog implements ShardLog {
     }
     if (hs !== undefined) this.#lastHs = hs;
     // 2. Send.
-    if (rd.messages.length > 0) this.#host.send(this.group, rd.messages);
+    if (!sent && rd.messages.length > 0) this.#host.send(this.group, rd.messages);
     // 3. Apply.
     if (rd.snapshot !== undefined) {
       const idx = rd.snapshot.metadata.index;
