@@ -5,6 +5,9 @@
  *   seq-write  dd of N MiB of random data (bs=1M, conv=fsync) into the mount        MB/s
  *   seq-read   dd of that file to /dev/null after drop_caches (FUSE daemons remounted) MB/s
  *   create     M empty files (open O_CREAT + close in one node process)          files/s
+ *   randread   fio 4 KiB random reads of that file, psync, 10 s, after a cold start  IOPS
+ *   stat, readdir, rename, unlink  over the M created files, one node process (readdir:
+ *              20 listings of the directory, counted in entries)                   ops/s
  *   sdk-write  N MiB through @kiseki/client FileData.write, 1 MiB pieces, then flush MB/s
  *   sdk-read   N MiB through FileData.readInto, 1 MiB pieces, fresh session, cold cache MB/s
  *
@@ -394,6 +397,61 @@ async function creates(t: Target, runNo: number): Promise<number> {
   return FILES / Number(r.value);
 }
 
+/** stat, readdir, rename and unlink per second over the files the create phase made (one node
+ * child, timed inside it; readdir counts entries listed per second). */
+const META_SCRIPT = `
+const fs = require('fs');
+const [dir, n] = [process.argv[1], Number(process.argv[2])];
+const out = {};
+const time = (name, count, fn) => {
+  const t0 = process.hrtime.bigint();
+  fn();
+  out[name] = count / (Number(process.hrtime.bigint() - t0) / 1e9);
+};
+time('stat', n, () => { for (let i = 0; i < n; i++) fs.statSync(dir + '/f' + i); });
+const lists = 20;
+time('readdir', n * lists, () => {
+  for (let r = 0; r < lists; r++) if (fs.readdirSync(dir).length !== n) throw new Error('readdir: wrong count');
+});
+time('rename', n, () => { for (let i = 0; i < n; i++) fs.renameSync(dir + '/f' + i, dir + '/g' + i); });
+time('unlink', n, () => { for (let i = 0; i < n; i++) fs.unlinkSync(dir + '/g' + i); });
+process.stdout.write(JSON.stringify(out));
+`;
+
+async function metadata(
+  t: Target,
+  runNo: number,
+): Promise<Record<'stat' | 'readdir' | 'rename' | 'unlink', number>> {
+  const dir = join(t.dir(), `creates-${runNo}`);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const r = await timed(`run ${runNo} ${t.name} stat/readdir/rename/unlink x${FILES}`, t.watch, () =>
+    run(process.execPath, ['-e', META_SCRIPT, dir, String(FILES)], env),
+  );
+  return JSON.parse(r.value);
+}
+
+/** 4 KiB random reads per second over the big file (fio, psync, queue depth 1, cold start). */
+async function randRead(t: Target, runNo: number): Promise<number> {
+  const file = join(t.dir(), 'big.bin');
+  const r = await timed(`run ${runNo} ${t.name} randread 4k`, t.watch, () =>
+    run('fio', [
+      '--name=randread',
+      `--filename=${file}`,
+      '--rw=randread',
+      '--bs=4k',
+      '--ioengine=psync',
+      '--runtime=10',
+      '--time_based',
+      `--size=${SIZE}`,
+      '--output-format=json',
+    ]),
+  );
+  const iops = (JSON.parse(r.value) as { jobs: Array<{ read: { iops: number } }> }).jobs[0]!.read.iops;
+  if (!(iops > 0)) throw new Error(`${t.name}: fio randread reported no I/O`);
+  return iops;
+}
+
 // ---- SDK figures ------------------------------------------------------------------------------
 
 /** The run's source bytes with the first 16 bytes of every MiB replaced, so no chunk equals one
@@ -606,6 +664,8 @@ async function main(): Promise<void> {
     for (const t of SDK_ONLY ? [] : targets) {
       await t.coldStart();
       record(`${t.name}/read`, await ddRead(t, src.path, runNo));
+      await t.coldStart();
+      record(`${t.name}/randread`, await randRead(t, runNo));
       if (t.name !== 'kiseki') rmSync(join(t.dir(), 'big.bin'), { force: true });
     }
     // 3. creates (a fresh Kiseki mount, so a --profile shows them apart)
@@ -613,6 +673,8 @@ async function main(): Promise<void> {
     for (const t of SDK_ONLY ? [] : targets) {
       await dropCaches();
       record(`${t.name}/create`, await creates(t, runNo));
+      await dropCaches();
+      for (const [k, v] of Object.entries(await metadata(t, runNo))) record(`${t.name}/${k}`, v);
     }
     // 4. SDK, no FUSE (the mounts are idle)
     const data = sdkData(src.path);
@@ -644,6 +706,11 @@ async function main(): Promise<void> {
         [`seq-write-${SIZE_LABEL}`, 'write', 'MB/s'],
         [`seq-read-${SIZE_LABEL}`, 'read', 'MB/s'],
         [`create-${FILES}`, 'create', 'files/s'],
+        ['randread-4k', 'randread', 'IOPS'],
+        [`stat-${FILES}`, 'stat', 'ops/s'],
+        [`readdir-${FILES}`, 'readdir', 'entries/s'],
+        [`rename-${FILES}`, 'rename', 'ops/s'],
+        [`unlink-${FILES}`, 'unlink', 'ops/s'],
       ] as const)) {
     figure(fig, `kiseki/${key}`, unit, 'gocryptfs', `gocryptfs/${key}`);
     figure(fig, `kiseki/${key}`, unit, 'plain', `plain/${key}`);
