@@ -77,6 +77,24 @@ describe('view and log', () => {
     }
   });
 
+  it('readdir pages through a directory of more than two pages (1024 entries each), every entry once', async () => {
+    const k = await sdk(server);
+    try {
+      await k.fs.mkdir('/big-dir');
+      const dir = (await k.fs.stat('/big-dir')).ino;
+      const n = 2 * 1024 + 300;
+      for (let i = 0; i < n; i += 64)
+        await Promise.all(
+          Array.from({ length: Math.min(64, n - i) }, (_, j) => k.client.create(dir, `e${i + j}`, 'file')),
+        );
+      const names = (await k.client.readdir(dir)).map((e) => e.name);
+      expect(names.length).toBe(n);
+      expect(new Set(names).size).toBe(n);
+    } finally {
+      await k.close();
+    }
+  });
+
   it('I-V2, I-V4: a pin reads a consistent snapshot while writers go on, and expires', async () => {
     const k = await sdk(server);
     try {

@@ -112,7 +112,10 @@ export class ViewStore {
     for (const { key, value } of this.#dirents.getRange({
       start,
       end: [tenant, parent + 1, ''],
-      limit: limit + 1,
+      // One past the page, so the caller can tell there is more; and one more when the range
+      // starts at the `after` entry itself, which is skipped (a page after the first used to
+      // end the listing at 2048 entries).
+      limit: limit + (afterTokenHex ? 2 : 1),
       ...ctx,
     })) {
       if (key[2] === afterTokenHex) continue;
