@@ -3,7 +3,7 @@
  * DirectDevice (a loop device when root, else a file) and prints each acknowledged operation;
  * we SIGKILL its process group mid-stream, reopen the device and check every acknowledgement.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceAllocator } from './allocator.ts';
 import { DirectDevice } from './direct-device.ts';
 import { payloadOf } from './testdata/allocator-payload.ts';
-import { groupGone } from './testdata/process-group.ts';
+import { groupGone, spawnGroupChild } from './testdata/process-group.ts';
 
 const CHILD = fileURLToPath(new URL('./testdata/allocator-kill-child.ts', import.meta.url));
 const ACKS_BEFORE_KILL = 300;
@@ -37,19 +37,7 @@ describe('DeviceAllocator under kill -9', () => {
       loop = execFileSync('losetup', ['-f', '--show', path], { encoding: 'utf8', timeout: 30_000 }).trim();
       path = loop;
     }
-    // detached: the child leads its own process group, so one kill reaches npx, tsx and node.
-    const child = spawn('npx', ['tsx', CHILD, path], {
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-      child.once('exit', (code, signal) => resolve(signal ?? code)),
-    );
+    const { child, stderr, exited } = spawnGroupChild(CHILD, [path]);
     const puts = new Map<number, { start: number; count: number }>();
     const frees = new Set<number>();
     await new Promise<void>((resolve, reject) => {
@@ -64,7 +52,7 @@ describe('DeviceAllocator under kill -9', () => {
           resolve();
         }
       });
-      void exited.then(() => reject(new Error(`child exited early: ${stderr.slice(0, 2000)}`)));
+      void exited.then(() => reject(new Error(`child exited early: ${stderr().slice(0, 2000)}`)));
     });
     expect(await exited).toBe('SIGKILL');
     await groupGone(child.pid!);

@@ -2,13 +2,13 @@
  * A real crash: a child process puts chunks and prints each acknowledged one; we SIGKILL its
  * whole process group mid-stream, reopen the store from disk and read every acknowledged chunk.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { groupGone, spawnGroupChild } from '../block/testdata/process-group.ts';
 import { ChunkStore } from './store.ts';
 import { envelope, idOf, lengthFor, TENANT } from './testdata/envelopes.ts';
 
@@ -26,19 +26,7 @@ afterEach(async () => {
 describe('ChunkStore under kill -9', () => {
   it('I-L5: every put acknowledged before SIGKILL reads back identical after reopen', async () => {
     const devicePath = join(dir, 'chunks.dev');
-    // detached: the child leads its own process group, so one kill reaches npx, tsx and node.
-    const child = spawn('npx', ['tsx', CHILD, dir, devicePath], {
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-      child.once('exit', (code, signal) => resolve(signal ?? code)),
-    );
+    const { child, stderr, exited } = spawnGroupChild(CHILD, [dir, devicePath]);
     const acked: number[] = [];
     await new Promise<void>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout });
@@ -50,7 +38,7 @@ describe('ChunkStore under kill -9', () => {
           resolve();
         }
       });
-      void exited.then(() => reject(new Error(`child exited early: ${stderr.slice(0, 2000)}`)));
+      void exited.then(() => reject(new Error(`child exited early: ${stderr().slice(0, 2000)}`)));
     });
     expect(await exited).toBe('SIGKILL');
     await groupGone(child.pid!); // npx exits first; its node grandchild may still be dying
@@ -71,15 +59,3 @@ describe('ChunkStore under kill -9', () => {
     }
   }, 60_000);
 });
-
-async function groupGone(pgid: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return; // ESRCH: no process left in the group
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`process group ${pgid} did not exit`);
-}
