@@ -243,8 +243,14 @@ export class KisekiClient {
 
   // ---- namespace ------------------------------------------------------------------------
 
-  #read() {
-    return { pin: 0, minSeq: this.#lastSeq };
+  /** Live reads see this client's own writes; a pinned read sees the view as of its pin (I-V2). */
+  #read(pin = 0) {
+    return pin ? { pin, minSeq: 0 } : { pin: 0, minSeq: this.#lastSeq };
+  }
+
+  /** Attributes as the server has them, with this client's unflushed size on live reads. */
+  #stat(a: Attr__Output, pin: number): Stat {
+    return pin ? statFromAttr(a) : this.#withLocal(a);
   }
 
   async #mutate(req: MutateRequest): Promise<MutateResponse__Output> {
@@ -264,12 +270,13 @@ export class KisekiClient {
     return { ...s, size: f.size, ...(f.mtimeMs !== undefined ? { mtime: msToTimespec(f.mtimeMs) } : {}) };
   }
 
-  async getattr(ino: number): Promise<Stat> {
+  /** `pin`: read as of an MVCC pin (see Snapshot) instead of the live view. */
+  async getattr(ino: number, pin = 0): Promise<Stat> {
     const a = await this.rpc.call<object, Attr__Output>(this.rpc.clients.view, 'GetAttr', {
       ino,
-      read: this.#read(),
+      read: this.#read(pin),
     });
-    return this.#withLocal(a);
+    return this.#stat(a, pin);
   }
 
   async lookup(parent: number, name: string): Promise<Stat> {
@@ -284,8 +291,8 @@ export class KisekiClient {
     return this.#withLocal(r.attr);
   }
 
-  /** Every entry of a directory, names opened on this side. */
-  async readdir(ino: number): Promise<DirEntry[]> {
+  /** Every entry of a directory, names opened on this side (`pin`: as of an MVCC pin). */
+  async readdir(ino: number, pin = 0): Promise<DirEntry[]> {
     const keys = await this.keys();
     const out: DirEntry[] = [];
     let after: Buffer = Buffer.alloc(0);
@@ -294,13 +301,13 @@ export class KisekiClient {
         ino,
         afterToken: after,
         limit: READDIR_PAGE,
-        read: this.#read(),
+        read: this.#read(pin),
       });
       for (const e of r.entries) {
         const name = EntryPayloadCodec.decode(
           openPayload(keys, e.payload, entryContext(this.tenant, ino, e.nameToken)),
         ).name;
-        out.push({ name, stat: this.#withLocal(e.attr!) });
+        out.push({ name, stat: this.#stat(e.attr!, pin) });
         after = e.nameToken;
       }
       if (!r.more || r.entries.length === 0) return out;
@@ -626,7 +633,12 @@ export class KisekiClient {
     return bytes;
   }
 
-  async #loadBlocks(ino: number): Promise<{ size: number; blocks: Map<number, BlockEntry> }> {
+  /** A file's size and block map as of an MVCC pin (snapshot reads). */
+  blockMap(ino: number, pin: number): Promise<{ size: number; blocks: Map<number, BlockEntry> }> {
+    return this.#loadBlocks(ino, pin);
+  }
+
+  async #loadBlocks(ino: number, pin = 0): Promise<{ size: number; blocks: Map<number, BlockEntry> }> {
     const blocks = new Map<number, BlockEntry>();
     let size = 0;
     for (let from = 0; ; ) {
@@ -634,7 +646,7 @@ export class KisekiClient {
         ino,
         fromIndex: from,
         toIndex: Number.MAX_SAFE_INTEGER,
-        read: this.#read(),
+        read: this.#read(pin),
       });
       const attr = r.attr!;
       if (attr.kind === 'FILE_KIND_DIR') throw new KisekiError('KISEKI_E_ISDIR', 'is a directory');

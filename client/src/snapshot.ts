@@ -5,22 +5,16 @@
  * bounded time (I-V4); reads after that fail with KISEKI_E_PIN_EXPIRED, never with newer data.
  */
 import {
-  type Attr__Output,
   EntryPayloadCodec,
-  type GetBlocksResponse__Output,
   invariant,
   KisekiError,
   type LookupResponse__Output,
   type PinResponse__Output,
-  type ReadDirResponse__Output,
 } from '@kiseki/proto';
 import type { KisekiClient } from './client.ts';
 import { entryContext, openPayload } from './crypto/index.ts';
 import { SYMLINK_HOPS_MAX, splitPath } from './paths.ts';
 import { type DirEntry, type Stat, statFromAttr } from './types.ts';
-
-const READDIR_PAGE = 1024;
-const BLOCKS_PAGE = 4096;
 
 export class Snapshot {
   #released = false;
@@ -42,17 +36,17 @@ export class Snapshot {
     return new Snapshot(client, r.pin, r.watermark, r.expiresAtMs);
   }
 
-  #read() {
+  #pin(): number {
     if (this.#released) throw new KisekiError('KISEKI_E_PIN_EXPIRED', 'the snapshot was released');
-    return { pin: this.pin, minSeq: 0 };
+    return this.pin;
   }
 
-  async getattr(ino: number): Promise<Stat> {
-    const a = await this.client.rpc.call<object, Attr__Output>(this.client.rpc.clients.view, 'GetAttr', {
-      ino,
-      read: this.#read(),
-    });
-    return statFromAttr(a);
+  #read() {
+    return { pin: this.#pin(), minSeq: 0 };
+  }
+
+  getattr(ino: number): Promise<Stat> {
+    return this.client.getattr(ino, this.#pin());
   }
 
   async lookup(parent: number, name: string): Promise<Stat & { payload: Buffer }> {
@@ -113,61 +107,24 @@ export class Snapshot {
   async readdir(path: string): Promise<DirEntry[]> {
     const dir = await this.stat(path);
     if (dir.kind !== 'dir') throw new KisekiError('KISEKI_E_NOTDIR', `${path} is not a directory`);
-    const keys = await this.client.keys();
-    const out: DirEntry[] = [];
-    let after: Buffer = Buffer.alloc(0);
-    for (;;) {
-      const r = await this.client.rpc.call<object, ReadDirResponse__Output>(
-        this.client.rpc.clients.view,
-        'ReadDir',
-        {
-          ino: dir.ino,
-          afterToken: after,
-          limit: READDIR_PAGE,
-          read: this.#read(),
-        },
-      );
-      for (const e of r.entries) {
-        const { name } = EntryPayloadCodec.decode(
-          openPayload(keys, e.payload, entryContext(this.client.tenant, dir.ino, e.nameToken)),
-        );
-        out.push({ name, stat: statFromAttr(e.attr!) });
-        after = e.nameToken;
-      }
-      if (!r.more || r.entries.length === 0) return out;
-    }
+    return this.client.readdir(dir.ino, this.#pin());
   }
 
   /** Bytes [offset, offset + length) of inode `ino` as of the snapshot (holes read as zeros). */
   async read(ino: number, offset = 0, length = Number.POSITIVE_INFINITY): Promise<Buffer> {
     const bs = this.client.blockSize;
-    const st = await this.getattr(ino);
-    if (st.kind !== 'file') throw new KisekiError('KISEKI_E_ISDIR', `inode ${ino} is not a regular file`);
-    const end = Math.min(st.size, offset + length);
+    const { size, blocks } = await this.client.blockMap(ino, this.#pin());
+    const end = Math.min(size, offset + length);
     if (offset >= end) return Buffer.alloc(0);
     const first = Math.floor(offset / bs);
     const last = Math.floor((end - 1) / bs);
-    const whole = Buffer.alloc((last - first + 1) * bs);
-    for (let from = first; from <= last; from += BLOCKS_PAGE) {
-      const to = Math.min(last, from + BLOCKS_PAGE - 1);
-      const r = await this.client.rpc.call<object, GetBlocksResponse__Output>(
-        this.client.rpc.clients.view,
-        'GetBlocks',
-        {
-          ino,
-          fromIndex: from,
-          toIndex: to,
-          read: this.#read(),
-        },
-      );
-      await Promise.all(
-        r.blocks
-          .filter((b) => b.chunkId.length > 0)
-          .map((b) =>
-            this.client.readBlockInto(b.chunkId.toString('hex'), b.len, whole, (b.index - first) * bs),
-          ),
-      );
+    const whole = Buffer.alloc((last - first + 1) * bs); // holes stay zeros
+    const reads: Promise<void>[] = [];
+    for (let i = first; i <= last; i++) {
+      const b = blocks.get(i);
+      if (b?.chunk) reads.push(this.client.readBlockInto(b.chunk, b.len, whole, (i - first) * bs));
     }
+    await Promise.all(reads);
     return whole.subarray(offset - first * bs, end - first * bs);
   }
 
