@@ -285,8 +285,21 @@ export function diffTrees(a: string, b: string): string {
   return r.status === 0 ? '' : `${r.stdout}${r.stderr}`.slice(0, 4000) || `diff exited ${r.status}`;
 }
 
-export function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
+/** Runs a tool to completion (bounded: killed after `timeoutMs`) and returns its stdout; throws
+ * with its stderr when it fails. */
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): string {
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    cwd: opts.cwd,
+    env: opts.env,
+    timeout: opts.timeoutMs ?? 300_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Every regular file below `dir` (symlinks are not followed). */

@@ -3,7 +3,7 @@
  * getfattr, tar --xattrs), record locks and flock shared between two mounts of one namespace,
  * and SQLite running transactions on a database in the mount.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,14 +15,13 @@ import {
   type MountHandle,
   mountFs,
   type ServerHandle,
+  sh,
   startServer,
   tempDir,
   waitForOutput,
 } from './harness.ts';
 
 const MiB = 1024 * 1024;
-const run = (cmd: string, args: string[], cwd?: string) =>
-  execFileSync(cmd, args, { encoding: 'utf8', timeout: 60_000, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 const status = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000 });
 
 describe('POSIX through the mount: links, xattrs, locks, sqlite', () => {
@@ -54,7 +53,7 @@ describe('POSIX through the mount: links, xattrs, locks, sqlite', () => {
     expect(s2.ino).toBe(s1.ino);
     expect(s2.nlink).toBe(2);
     expect(statSync(join(b.mountpoint, 'second')).nlink).toBe(2);
-    run('rm', [f]);
+    sh('rm', [f]);
     expect(readFileSync(join(b.mountpoint, 'second')).equals(body)).toBe(true);
     expect(statSync(join(a.mountpoint, 'second')).nlink).toBe(1);
     expect(status('ln', [join(a.mountpoint, 'second'), join(a.mountpoint, 'second')]).status).not.toBe(0);
@@ -67,19 +66,19 @@ describe('POSIX through the mount: links, xattrs, locks, sqlite', () => {
   it('xattrs: setfattr/getfattr, XATTR_CREATE/REPLACE errors, removal, and the other mount sees them', () => {
     const f = join(a.mountpoint, 'x.txt');
     writeFileSync(f, 'x');
-    run('setfattr', ['-n', 'user.color', '-v', 'blue', f]);
-    run('setfattr', ['-n', 'user.bin', '-v', '0x00ff10', f]);
-    expect(run('getfattr', ['--only-values', '-n', 'user.color', f])).toBe('blue');
-    const dump = run('getfattr', ['-d', '-e', 'hex', f]);
+    sh('setfattr', ['-n', 'user.color', '-v', 'blue', f]);
+    sh('setfattr', ['-n', 'user.bin', '-v', '0x00ff10', f]);
+    expect(sh('getfattr', ['--only-values', '-n', 'user.color', f])).toBe('blue');
+    const dump = sh('getfattr', ['-d', '-e', 'hex', f]);
     expect(dump).toMatch(/user\.bin=0x00ff10/);
     expect(dump).toMatch(/user\.color=0x626c7565/);
     // What one mount set, the other reads (after its attribute timeout at most).
-    expect(run('getfattr', ['--only-values', '-n', 'user.color', join(b.mountpoint, 'x.txt')])).toBe('blue');
+    expect(sh('getfattr', ['--only-values', '-n', 'user.color', join(b.mountpoint, 'x.txt')])).toBe('blue');
     const missing = status('getfattr', ['-n', 'user.nope', f]);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/No such attribute/);
-    run('setfattr', ['-x', 'user.color', f]);
-    expect(run('getfattr', ['-d', f])).not.toMatch(/user\.color/);
+    sh('setfattr', ['-x', 'user.color', f]);
+    expect(sh('getfattr', ['-d', f])).not.toMatch(/user\.color/);
     expect(status('setfattr', ['-x', 'user.color', f]).stderr).toMatch(/No such attribute/);
     // No ACLs here: setting one fails clearly, reading one finds none.
     expect(status('setfattr', ['-n', 'system.posix_acl_access', '-v', '0x02', f]).status).not.toBe(0);
@@ -92,28 +91,26 @@ describe('POSIX through the mount: links, xattrs, locks, sqlite', () => {
       mkdirSync(join(src, 'd/e'), { recursive: true });
       writeFileSync(join(src, 'd/e/data'), randomBytes(300_000));
       linkSync(join(src, 'd/e/data'), join(src, 'd/hard'));
-      run('ln', ['-s', 'e/data', join(src, 'd/soft')]);
-      run('truncate', ['-s', '5M', join(src, 'sparse')]);
+      sh('ln', ['-s', 'e/data', join(src, 'd/soft')]);
+      sh('truncate', ['-s', '5M', join(src, 'sparse')]);
       writeFileSync(join(src, 'small'), 'tagged');
-      run('setfattr', ['-n', 'user.tag', '-v', 'kiseki', join(src, 'small')]);
+      sh('setfattr', ['-n', 'user.tag', '-v', 'kiseki', join(src, 'small')]);
 
       const viaRsync = join(a.mountpoint, 'rsync');
-      run('rsync', ['-aHX', `${src}/`, `${viaRsync}/`]);
+      sh('rsync', ['-aHX', `${src}/`, `${viaRsync}/`]);
       expect(statSync(join(viaRsync, 'd/hard')).ino).toBe(statSync(join(viaRsync, 'd/e/data')).ino);
-      expect(run('getfattr', ['--only-values', '-n', 'user.tag', join(viaRsync, 'small')])).toBe('kiseki');
-      run('rsync', ['-aHX', `${viaRsync}/`, `${back}/`]);
+      expect(sh('getfattr', ['--only-values', '-n', 'user.tag', join(viaRsync, 'small')])).toBe('kiseki');
+      sh('rsync', ['-aHX', `${viaRsync}/`, `${back}/`]);
       expect(diffTrees(src, back)).toBe('');
       expect(statSync(join(back, 'd/hard')).nlink).toBe(2);
-      expect(run('getfattr', ['--only-values', '-n', 'user.tag', join(back, 'small')])).toBe('kiseki');
+      expect(sh('getfattr', ['--only-values', '-n', 'user.tag', join(back, 'small')])).toBe('kiseki');
 
       const viaTar = join(a.mountpoint, 'tar');
       mkdirSync(viaTar);
-      execFileSync('sh', ['-c', `tar -C '${src}' --xattrs -cf - . | tar -C '${viaTar}' --xattrs -xf -`], {
-        timeout: 60_000,
-      });
+      sh('sh', ['-c', `tar -C '${src}' --xattrs -cf - . | tar -C '${viaTar}' --xattrs -xf -`]);
       expect(diffTrees(src, viaTar)).toBe('');
       expect(statSync(join(viaTar, 'd/hard')).nlink).toBe(2);
-      expect(run('getfattr', ['--only-values', '-n', 'user.tag', join(viaTar, 'small')])).toBe('kiseki');
+      expect(sh('getfattr', ['--only-values', '-n', 'user.tag', join(viaTar, 'small')])).toBe('kiseki');
       expect(readFileSync(join(viaTar, 'sparse')).equals(Buffer.alloc(5 * MiB))).toBe(true);
     } finally {
       cleanup(src);
@@ -170,7 +167,7 @@ for start in (0, 105, 200):
     except OSError:
         print(start, "busy")`;
       expect(
-        run('python3', ['-c', probe, join(b.mountpoint, 'lockfile')])
+        sh('python3', ['-c', probe, join(b.mountpoint, 'lockfile')])
           .trim()
           .split('\n'),
       ).toEqual(['0 free', '105 busy', '200 free']);
@@ -196,7 +193,7 @@ rw.flush()
 rw.close()
 os.fsync(fd)
 os.close(fd)`;
-    const out = run('python3', ['-c', py, f]).trim();
+    const out = sh('python3', ['-c', py, f]).trim();
     expect(out).toBe(createHash('sha256').update(body).digest('hex'));
     Buffer.from('0123456789').copy(body, 1048570);
     expect(readFileSync(join(b.mountpoint, 'mapped.bin')).equals(body)).toBe(true);
@@ -205,9 +202,9 @@ os.close(fd)`;
   it('utimens keeps nanoseconds; statfs reports the pool; O_EXCL create fails on an existing name', () => {
     const f = join(a.mountpoint, 'times');
     writeFileSync(f, 't');
-    run('touch', ['-m', '-d', '2001-02-03 04:05:06.123456789 UTC', f]);
-    expect(run('stat', ['-c', '%y', join(b.mountpoint, 'times')])).toMatch(/^2001-02-03 04:05:06\.123456789/);
-    const df = run('stat', ['-f', '-c', '%b %S', a.mountpoint]).trim().split(' ').map(Number);
+    sh('touch', ['-m', '-d', '2001-02-03 04:05:06.123456789 UTC', f]);
+    expect(sh('stat', ['-c', '%y', join(b.mountpoint, 'times')])).toMatch(/^2001-02-03 04:05:06\.123456789/);
+    const df = sh('stat', ['-f', '-c', '%b %S', a.mountpoint]).trim().split(' ').map(Number);
     const capacity = df[0]! * df[1]!;
     expect(capacity).toBeGreaterThan(400 * MiB);
     expect(capacity).toBeLessThanOrEqual(512 * MiB);
@@ -221,15 +218,15 @@ os.close(fd)`;
 
   it('sqlite3 runs transactions on a database in the mount, and the other mount reads it', () => {
     const db = join(a.mountpoint, 'app.db');
-    run('sqlite3', [
+    sh('sqlite3', [
       db,
       'PRAGMA journal_mode=DELETE; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);' +
         'BEGIN; INSERT INTO t(v) SELECT hex(randomblob(100)) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 2000) SELECT x FROM c); COMMIT;' +
         "BEGIN; UPDATE t SET v = 'changed' WHERE id % 10 = 0; DELETE FROM t WHERE id % 7 = 0; COMMIT;" +
         'BEGIN; INSERT INTO t(v) VALUES (1); ROLLBACK;',
     ]);
-    expect(run('sqlite3', [db, 'PRAGMA integrity_check;']).trim()).toBe('ok');
+    expect(sh('sqlite3', [db, 'PRAGMA integrity_check;']).trim()).toBe('ok');
     const other = join(b.mountpoint, 'app.db');
-    expect(run('sqlite3', [other, "SELECT count(*), sum(v = 'changed') FROM t;"]).trim()).toBe('1715|172');
+    expect(sh('sqlite3', [other, "SELECT count(*), sum(v = 'changed') FROM t;"]).trim()).toBe('1715|172');
   });
 });

@@ -3,7 +3,7 @@
  * verification, and fsync durability: what fsync acknowledged survives kill -9 of both the
  * client (mount.kiseki) and the server.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,28 +14,23 @@ import {
   type MountHandle,
   mountFs,
   type ServerHandle,
+  sh,
   startServer,
   tempDir,
   waitForOutput,
 } from './harness.ts';
 
 const MiB = 1024 * 1024;
-const sh = (cmd: string, args: string[], cwd?: string) =>
-  execFileSync(cmd, args, {
-    cwd,
-    encoding: 'utf8',
-    timeout: 120_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@example.org',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@example.org',
-      GIT_CONFIG_NOSYSTEM: '1',
-      HOME: '/nonexistent',
-    },
-  });
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.org',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.org',
+  GIT_CONFIG_NOSYSTEM: '1',
+  HOME: '/nonexistent',
+};
+const git = (args: string[], cwd?: string) => sh('git', args, { cwd, env: GIT_ENV });
 
 describe('real tools on the mount', () => {
   let server: ServerHandle;
@@ -57,26 +52,26 @@ describe('real tools on the mount', () => {
   it('git clone of a repository made here, then git status is clean and fsck passes', () => {
     const src = tempDir('git-src');
     try {
-      sh('git', ['init', '-q', '-b', 'main', src]);
+      git(['init', '-q', '-b', 'main', src]);
       for (let c = 0; c < 5; c++) {
         mkdirSync(join(src, `dir${c}`), { recursive: true });
         for (let f = 0; f < 10; f++)
           writeFileSync(join(src, `dir${c}`, `f${f}.txt`), randomBytes(2000).toString('base64'));
         writeFileSync(join(src, 'bin.dat'), randomBytes(300_000));
-        sh('git', ['add', '-A'], src);
-        sh('git', ['commit', '-q', '-m', `commit ${c}`], src);
+        git(['add', '-A'], src);
+        git(['commit', '-q', '-m', `commit ${c}`], src);
       }
       const dst = join(mnt.mountpoint, 'clone');
-      sh('git', ['clone', '-q', src, dst]);
-      expect(sh('git', ['status', '--porcelain'], dst)).toBe('');
-      sh('git', ['fsck', '--strict', '--no-progress'], dst);
+      git(['clone', '-q', src, dst]);
+      expect(git(['status', '--porcelain'], dst)).toBe('');
+      git(['fsck', '--strict', '--no-progress'], dst);
       // Work in the clone: edit, commit, gc (repacks in place, renames over existing files).
       writeFileSync(join(dst, 'dir0', 'f0.txt'), 'changed\n');
-      sh('git', ['commit', '-q', '-am', 'edit'], dst);
-      sh('git', ['gc', '-q'], dst);
-      expect(sh('git', ['status', '--porcelain'], dst)).toBe('');
-      expect(sh('git', ['rev-list', '--count', 'HEAD'], dst).trim()).toBe('6');
-      sh('git', ['fsck', '--strict', '--no-progress'], dst);
+      git(['commit', '-q', '-am', 'edit'], dst);
+      git(['gc', '-q'], dst);
+      expect(git(['status', '--porcelain'], dst)).toBe('');
+      expect(git(['rev-list', '--count', 'HEAD'], dst).trim()).toBe('6');
+      git(['fsck', '--strict', '--no-progress'], dst);
     } finally {
       cleanup(src);
     }
